@@ -1,0 +1,29 @@
+//! The one event stream. Every transport delivers the same `{name, payload}`
+//! objects: Tauri as window events, `slipway serve` as server-sent events.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "name", content = "payload", rename_all = "snake_case")]
+pub enum Event {
+    /// Something a person should be told about now; the desktop app shows it
+    /// as an OS notification, the browser as a toast.
+    Notification(Notification),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Notification {
+    pub title: String,
+    pub body: String,
+    pub level: NotificationLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationLevel {
+    Info,
+    Success,
+    Warning,
+    Failure,
+}

@@ -1,0 +1,302 @@
+//! The command table and the event stream: the one surface the desktop shell
+//! (Tauri IPC) and `slipway serve` (HTTP) both expose, so the UI is the same
+//! code in both. Every command is declared once in [`command_table!`] below
+//! with its request and response types; the dispatcher, the list of names and
+//! the TypeScript bindings are all generated from that one declaration, so a
+//! transport cannot forget a command and the UI's types cannot drift.
+//!
+//! This module must never know which transport called it.
+
+mod bindings;
+mod error;
+mod event;
+mod types;
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::broadcast;
+
+pub use bindings::typescript_bindings;
+pub use error::{ApiError, ErrorCode};
+pub use event::{Event, Notification, NotificationLevel};
+pub use types::*;
+
+/// The app's reverse-DNS identifier (also `identifier` in tauri.conf.json).
+pub const BUNDLE_IDENTIFIER: &str = "dev.slipway.app";
+
+/// Events not yet read by a slow listener are dropped past this many; the
+/// listener is told it lagged rather than the engine blocking on it.
+const EVENT_BUFFER: usize = 1024;
+
+/// Milliseconds since the Unix epoch: the one time unit crossing the API.
+pub type Millis = i64;
+
+/// Reads the current time. Passed in rather than read from the clock inside
+/// the core, so tests decide what "now" is.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Millis;
+}
+
+/// The real wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as Millis)
+            .unwrap_or(0)
+    }
+}
+
+/// One running Slipway engine, shared by whichever transport hosts it.
+pub struct Core {
+    data_dir: PathBuf,
+    host: &'static str,
+    clock: Box<dyn Clock>,
+    started_at: Millis,
+    events: broadcast::Sender<Event>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Core {
+    /// Opens (creating it if needed) the data directory and starts an engine
+    /// on it. `host` says who runs it (`desktop`, `serve`, `cli`).
+    pub fn open(
+        data_dir: &Path,
+        host: &'static str,
+        clock: Box<dyn Clock>,
+    ) -> Result<Core, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let started_at = clock.now();
+        Ok(Core {
+            data_dir: data_dir.to_path_buf(),
+            host,
+            clock,
+            started_at,
+            events,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// A new listener on the event stream; it sees events emitted from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Sends an event to every listener; returns how many there were.
+    pub fn emit(&self, event: Event) -> u32 {
+        self.events.send(event).map(|n| n as u32).unwrap_or(0)
+    }
+
+    /// Runs one command by name with a JSON request, as every transport does.
+    pub async fn call(
+        &self,
+        command: &str,
+        request: serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        dispatch(self, command, request).await
+    }
+}
+
+/// Declares the command table. Each line: `name: Request => Response = handler;`
+/// where the handler is `async fn(&Core, Request) -> Result<Response, ApiError>`.
+macro_rules! command_table {
+    ($( $(#[doc = $doc:literal])* $name:ident : $req:ty => $resp:ty = $handler:path ; )*) => {
+        /// Every command name, in declaration order.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        async fn dispatch(
+            core: &Core,
+            command: &str,
+            request: serde_json::Value,
+        ) -> Result<serde_json::Value, ApiError> {
+            match command {
+                $(stringify!($name) => {
+                    let request: $req = parse_request(command, request)?;
+                    let response: $resp = $handler(core, request).await?;
+                    serde_json::to_value(response).map_err(ApiError::internal)
+                })*
+                other => Err(ApiError::unknown_command(other)),
+            }
+        }
+
+        /// `[(name, request type, response type, doc)]` for the bindings.
+        fn command_signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, String, String, String)> {
+            use ts_rs::TS;
+            vec![$((
+                stringify!($name),
+                <$req as TS>::name(cfg),
+                <$resp as TS>::name(cfg),
+                [$($doc),*].join("\n"),
+            )),*]
+        }
+
+        /// Every type the table mentions, for the bindings.
+        fn command_type_decls(cfg: &ts_rs::Config) -> Vec<String> {
+            use ts_rs::TS;
+            vec![$(<$req as TS>::decl(cfg), <$resp as TS>::decl(cfg)),*]
+        }
+    };
+}
+
+command_table! {
+    /// The engine's name and version.
+    version: VersionRequest => VersionResponse = commands::version;
+    /// What this engine is and where it keeps its data.
+    status: StatusRequest => StatusResponse = commands::status;
+    /// Sends a notification to every listener (tray, windows, browser tabs).
+    notify: NotifyRequest => NotifyResponse = commands::notify;
+}
+
+/// An empty body (`null`, or nothing) means "no arguments".
+fn parse_request<T: serde::de::DeserializeOwned>(
+    command: &str,
+    request: serde_json::Value,
+) -> Result<T, ApiError> {
+    let request = if request.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        request
+    };
+    serde_json::from_value(request).map_err(|e| ApiError::invalid_request(command, e))
+}
+
+mod commands {
+    use super::*;
+
+    pub async fn version(_core: &Core, _: VersionRequest) -> Result<VersionResponse, ApiError> {
+        Ok(VersionResponse {
+            name: "slipway".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })
+    }
+
+    pub async fn status(core: &Core, _: StatusRequest) -> Result<StatusResponse, ApiError> {
+        let now = core.clock.now();
+        Ok(StatusResponse {
+            version: env!("CARGO_PKG_VERSION").into(),
+            data_dir: core.data_dir.display().to_string(),
+            host: core.host.into(),
+            os: crate::platform::os_name().into(),
+            pid: std::process::id(),
+            started_at: core.started_at,
+            uptime_ms: (now - core.started_at).max(0),
+            commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
+        })
+    }
+
+    pub async fn notify(core: &Core, req: NotifyRequest) -> Result<NotifyResponse, ApiError> {
+        let delivered_to = core.emit(Event::Notification(Notification {
+            title: req.title,
+            body: req.body,
+            level: req.level,
+        }));
+        Ok(NotifyResponse { delivered_to })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
+    struct FixedClock(Arc<AtomicI64>);
+    impl Clock for FixedClock {
+        fn now(&self) -> Millis {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    fn core_at(time: Arc<AtomicI64>) -> (tempfile::TempDir, Core) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let core = Core::open(&data, "cli", Box::new(FixedClock(time))).unwrap();
+        (dir, core)
+    }
+
+    #[tokio::test]
+    async fn status_reports_the_data_dir_and_uptime_from_the_clock() {
+        let time = Arc::new(AtomicI64::new(1_000));
+        let (_dir, core) = core_at(time.clone());
+        assert!(core.data_dir().is_dir(), "open creates the data directory");
+        time.store(4_500, Ordering::SeqCst);
+        let status: StatusResponse =
+            serde_json::from_value(core.call("status", serde_json::Value::Null).await.unwrap())
+                .unwrap();
+        assert_eq!(status.started_at, 1_000);
+        assert_eq!(status.uptime_ms, 3_500);
+        assert_eq!(status.data_dir, core.data_dir().display().to_string());
+        assert_eq!(status.commands, vec!["version", "status", "notify"]);
+    }
+
+    #[tokio::test]
+    async fn unknown_commands_and_bad_requests_get_stable_codes() {
+        let (_dir, core) = core_at(Arc::new(AtomicI64::new(0)));
+        let err = core
+            .call("deploy_everything", serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnknownCommand);
+        assert!(
+            err.message.contains("status"),
+            "lists the known commands: {}",
+            err.message
+        );
+
+        let err = core
+            .call("version", serde_json::json!({"verbose": true}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidRequest);
+        assert!(err.message.contains("verbose"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn notify_reaches_every_listener() {
+        let (_dir, core) = core_at(Arc::new(AtomicI64::new(0)));
+        let mut a = core.subscribe();
+        let mut b = core.subscribe();
+        let resp = core
+            .call(
+                "notify",
+                serde_json::json!({"title": "Build failed", "body": "web #12"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp["delivered_to"], 2);
+        for rx in [&mut a, &mut b] {
+            let Event::Notification(n) = rx.recv().await.unwrap();
+            assert_eq!(n.title, "Build failed");
+            assert_eq!(n.level, NotificationLevel::Info);
+        }
+    }
+
+    #[test]
+    fn opening_a_data_dir_under_a_file_says_which_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, "x").unwrap();
+        let err = Core::open(&file.join("data"), "cli", Box::new(SystemClock))
+            .err()
+            .expect("cannot create a directory under a file");
+        assert!(err.to_string().contains("not-a-dir"), "{err}");
+    }
+}

@@ -1,0 +1,65 @@
+//! The Slipway desktop app: a window showing the UI, a tray icon, OS
+//! notifications, and one IPC command into the core's command table. The
+//! shell holds no logic of its own; everything it does is a call into
+//! `slipway-core` or a display of the core's events.
+
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod events;
+mod ipc;
+mod tray;
+
+use std::sync::Arc;
+
+use slipway_core::api::{Core, SystemClock};
+use tauri::Manager;
+
+fn main() {
+    let core = match open_core() {
+        Ok(core) => Arc::new(core),
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(1);
+        }
+    };
+    let events = core.subscribe();
+
+    let app = tauri::Builder::default()
+        // First, so a second launch is caught before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            tray::show_main_window(app);
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .manage(core)
+        .invoke_handler(tauri::generate_handler![ipc::rpc])
+        .setup(move |app| {
+            tray::build(app.handle())?;
+            events::forward(app.handle().clone(), events);
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps Slipway running in the tray, watching
+            // and deploying; "Quit" in the tray menu ends it.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.app_handle().tray_by_id(tray::TRAY_ID).is_some() {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(err) => {
+            eprintln!("error: the Slipway window could not start: {err}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The same data directory as the CLI: `SLIPWAY_HOME`, else the OS default.
+fn open_core() -> Result<Core, String> {
+    let dir = slipway_core::platform::data_dir(None).map_err(|e| e.to_string())?;
+    Core::open(&dir, "desktop", Box::new(SystemClock)).map_err(|e| e.to_string())
+}
