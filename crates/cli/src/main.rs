@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 an operation failed, 2 bad usage.
 
 mod output;
+mod repo;
 mod serve;
 mod validate;
 
@@ -39,6 +40,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add, list, trust and remove the repositories Slipway watches.
+    #[command(subcommand)]
+    Repo(repo::RepoCommand),
     /// Serve the web UI and the HTTP API on 127.0.0.1 (token-protected).
     Serve(serve::ServeArgs),
     /// Check pipeline files, buildspecs and appspecs; report every error.
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Status { json } => status(cli.data_dir, json),
+        Command::Repo(command) => repo::run(cli.data_dir, command),
         Command::Serve(args) => serve::run(cli.data_dir, args),
         Command::Validate(args) => return ExitCode::from(validate::run(&args)),
     };
@@ -98,17 +103,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
 }
 
-fn status(data_dir: Option<PathBuf>, json: bool) -> Result<(), CliError> {
+/// Runs one command of the core's table in this process, as the desktop app
+/// and `slipway serve` do for their callers.
+pub fn call(
+    data_dir: Option<PathBuf>,
+    command: &str,
+    request: serde_json::Value,
+) -> Result<serde_json::Value, CliError> {
     let core = open_core(data_dir, "cli")?;
-    let value = runtime()?.block_on(core.call("status", serde_json::Value::Null))?;
+    Ok(runtime()?.block_on(core.call(command, request))?)
+}
+
+fn status(data_dir: Option<PathBuf>, json: bool) -> Result<(), CliError> {
+    let value = call(data_dir, "status", serde_json::Value::Null)?;
     if json {
         output::print_json(&value);
         return Ok(());
     }
-    let status: StatusResponse = serde_json::from_value(value)
-        .map_err(|e| CliError::Failed(format!("unexpected status response: {e}")))?;
+    let status: StatusResponse = output::parse(value)?;
     println!("slipway {}", status.version);
-    println!("data dir   {}", status.data_dir);
-    println!("os         {}", status.os);
+    println!("data dir      {}", status.data_dir);
+    println!("database      {}", status.database);
+    println!("repositories  {}", status.repositories);
     Ok(())
 }

@@ -8,3 +8,11 @@ pub fn print_json(value: &serde_json::Value) {
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
 }
+
+/// Reads a command's JSON response as its typed form.
+pub fn parse<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, crate::CliError> {
+    serde_json::from_value(value)
+        .map_err(|e| crate::CliError::Failed(format!("unexpected response from the engine: {e}")))
+}

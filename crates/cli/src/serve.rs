@@ -161,8 +161,11 @@ fn error_response(status: StatusCode, err: ApiError) -> Response {
 
 fn status_for(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::UnknownCommand => StatusCode::NOT_FOUND,
-        ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::UnknownCommand | ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::InvalidRequest | ErrorCode::InvalidInput | ErrorCode::NotARepository => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorCode::AlreadyExists => StatusCode::CONFLICT,
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
         ErrorCode::Io | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

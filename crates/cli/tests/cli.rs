@@ -212,3 +212,78 @@ fn serve_stops_cleanly_on_sigterm() {
     let status = serve.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+fn git_init(path: &std::path::Path) {
+    let ok = Command::new("git")
+        .args(["init", "-q"])
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git init");
+}
+
+#[test]
+fn repositories_are_added_untrusted_then_trusted_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let work = dir.path().join("shop-api");
+    git_init(&work);
+    let run = |args: &[&str]| {
+        slipway()
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["repo", "add", work.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("slipway repo trust shop-api"), "{text}");
+
+    let out = run(&["repo", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["repositories"][0]["name"], "shop-api");
+    assert_eq!(list["repositories"][0]["trusted"], false);
+    assert_eq!(list["repositories"][0]["missing"], false);
+
+    let out = run(&["repo", "trust", "shop-api", "--json"]);
+    let repo: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(repo["trusted"], true);
+
+    // Adding it again under another name is refused, and says under which.
+    let out = run(&["repo", "add", work.to_str().unwrap(), "--name", "dup"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already added as `shop-api`"));
+
+    // A moved-away work tree shows as missing rather than failing the list.
+    std::fs::rename(&work, dir.path().join("moved")).unwrap();
+    let out = run(&["repo", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MISSING"));
+
+    let out = run(&["repo", "remove", "shop-api"]);
+    assert!(out.status.success());
+    let out = run(&["repo", "remove", "shop-api"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no repository named `shop-api`"));
+}
+
+#[test]
+fn adding_a_folder_that_is_not_a_repository_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = slipway()
+        .args(["repo", "add"])
+        .arg(dir.path())
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a git repository"));
+}

@@ -4,5 +4,8 @@
 //! depend on Tauri, an HTTP server or terminal handling.
 
 pub mod api;
+pub mod build;
 pub mod platform;
+pub mod repos;
 pub mod spec;
+pub mod store;

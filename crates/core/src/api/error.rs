@@ -16,7 +16,15 @@ pub enum ErrorCode {
     Unauthorized,
     /// An HTTP call from a page of another origin.
     ForbiddenOrigin,
-    /// Reading or writing Slipway's data directory failed.
+    /// No repository, pipeline or execution of that name or id.
+    NotFound,
+    /// Something of that name already exists.
+    AlreadyExists,
+    /// The path is not a git repository with a work tree.
+    NotARepository,
+    /// A value the user gave is not usable (the message says which and why).
+    InvalidInput,
+    /// Reading or writing Slipway's data directory or database failed.
     Io,
     /// A bug: the message says what broke.
     Internal,
@@ -56,5 +64,31 @@ impl ApiError {
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
         Self::new(ErrorCode::Internal, err.to_string())
+    }
+}
+
+impl From<crate::repos::RepoError> for ApiError {
+    fn from(err: crate::repos::RepoError) -> Self {
+        use crate::repos::RepoError as E;
+        let code = match err {
+            E::Store(inner) => return inner.into(),
+            E::NoSuchPath { .. } | E::NotARepository { .. } | E::Bare { .. } => {
+                ErrorCode::NotARepository
+            }
+            E::BadName(_) => ErrorCode::InvalidInput,
+            E::NotFound(_) => ErrorCode::NotFound,
+            E::AlreadyAdded { .. } => ErrorCode::AlreadyExists,
+        };
+        ApiError::new(code, err.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        let code = match &err {
+            crate::store::StoreError::DuplicateRepository(_) => ErrorCode::AlreadyExists,
+            _ => ErrorCode::Io,
+        };
+        ApiError::new(code, err.to_string())
     }
 }

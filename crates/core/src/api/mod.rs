@@ -17,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 
+use crate::store::{Store, StoreError, DATABASE_FILE};
+
 pub use bindings::typescript_bindings;
 pub use error::{ApiError, ErrorCode};
 pub use event::{Event, Notification, NotificationLevel};
@@ -53,6 +55,7 @@ impl Clock for SystemClock {
 /// One running Slipway engine, shared by whichever transport hosts it.
 pub struct Core {
     data_dir: PathBuf,
+    store: Store,
     host: &'static str,
     clock: Box<dyn Clock>,
     started_at: Millis,
@@ -66,6 +69,8 @@ pub enum OpenError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Core {
@@ -80,10 +85,12 @@ impl Core {
             path: data_dir.to_path_buf(),
             source,
         })?;
+        let store = Store::open(&data_dir.join(DATABASE_FILE))?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let started_at = clock.now();
         Ok(Core {
             data_dir: data_dir.to_path_buf(),
+            store,
             host,
             clock,
             started_at,
@@ -163,6 +170,14 @@ command_table! {
     status: StatusRequest => StatusResponse = commands::status;
     /// Sends a notification to every listener (tray, windows, browser tabs).
     notify: NotifyRequest => NotifyResponse = commands::notify;
+    /// Adds a local git repository (untrusted unless `trust`).
+    repo_add: RepoAddRequest => RepositoryInfo = commands::repo_add;
+    /// Every added repository, with whether it is missing.
+    repo_list: RepoListRequest => RepoListResponse = commands::repo_list;
+    /// Forgets a repository (its files are not touched).
+    repo_remove: RepoNameRequest => RepositoryInfo = commands::repo_remove;
+    /// Trusts a repository, so its pipelines may run (or withdraws trust).
+    repo_trust: RepoTrustRequest => RepositoryInfo = commands::repo_trust;
 }
 
 /// An empty body (`null`, or nothing) means "no arguments".
@@ -198,6 +213,8 @@ mod commands {
             pid: std::process::id(),
             started_at: core.started_at,
             uptime_ms: (now - core.started_at).max(0),
+            database: core.store.path().display().to_string(),
+            repositories: core.store.repositories()?.len() as u32,
             commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
         })
     }
@@ -209,6 +226,42 @@ mod commands {
             level: req.level,
         }));
         Ok(NotifyResponse { delivered_to })
+    }
+
+    pub async fn repo_add(core: &Core, req: RepoAddRequest) -> Result<RepositoryInfo, ApiError> {
+        let path = std::path::Path::new(&req.path);
+        let now = core.clock.now();
+        Ok(crate::repos::add(
+            &core.store,
+            path,
+            req.name.as_deref(),
+            req.trust.unwrap_or(false),
+            now,
+        )?)
+    }
+
+    pub async fn repo_list(core: &Core, _: RepoListRequest) -> Result<RepoListResponse, ApiError> {
+        Ok(RepoListResponse {
+            repositories: crate::repos::list(&core.store)?,
+        })
+    }
+
+    pub async fn repo_remove(
+        core: &Core,
+        req: RepoNameRequest,
+    ) -> Result<RepositoryInfo, ApiError> {
+        Ok(crate::repos::remove(&core.store, &req.name)?)
+    }
+
+    pub async fn repo_trust(
+        core: &Core,
+        req: RepoTrustRequest,
+    ) -> Result<RepositoryInfo, ApiError> {
+        Ok(crate::repos::set_trusted(
+            &core.store,
+            &req.name,
+            req.trusted.unwrap_or(true),
+        )?)
     }
 }
 
@@ -244,7 +297,9 @@ mod tests {
         assert_eq!(status.started_at, 1_000);
         assert_eq!(status.uptime_ms, 3_500);
         assert_eq!(status.data_dir, core.data_dir().display().to_string());
-        assert_eq!(status.commands, vec!["version", "status", "notify"]);
+        assert_eq!(status.commands[..3], ["version", "status", "notify"]);
+        assert_eq!(status.repositories, 0);
+        assert!(status.database.ends_with("slipway.db"));
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::event::NotificationLevel;
+pub use crate::repos::RepositoryInfo;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +35,10 @@ pub struct StatusResponse {
     pub started_at: i64,
     /// How long it has been up, milliseconds.
     pub uptime_ms: i64,
+    /// The SQLite database holding every record.
+    pub database: String,
+    /// How many repositories were added.
+    pub repositories: u32,
     /// Every command the table answers.
     pub commands: Vec<String>,
 }
@@ -56,4 +61,44 @@ fn default_level() -> NotificationLevel {
 pub struct NotifyResponse {
     /// How many listeners (windows, browser tabs, the tray) received it.
     pub delivered_to: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RepoAddRequest {
+    /// The repository's work tree, or any folder inside it.
+    pub path: String,
+    /// Default: the work tree's folder name.
+    #[serde(default)]
+    #[ts(optional)]
+    pub name: Option<String>,
+    /// Trust it now, so its pipelines may run.
+    #[serde(default)]
+    #[ts(optional)]
+    pub trust: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RepoListRequest {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct RepoListResponse {
+    pub repositories: Vec<RepositoryInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RepoNameRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RepoTrustRequest {
+    pub name: String,
+    /// false withdraws trust; default true.
+    #[serde(default)]
+    #[ts(optional)]
+    pub trusted: Option<bool>,
 }

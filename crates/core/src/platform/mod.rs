@@ -4,6 +4,8 @@
 //! in CI; the other variants are written to the platforms' documented
 //! conventions and compiled by their own builds.
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 
 /// The environment variable that overrides the data directory for the CLI

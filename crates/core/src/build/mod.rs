@@ -1,0 +1,1 @@
+//! The buildspec runner (CodeBuild semantics).

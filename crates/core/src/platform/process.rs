@@ -1,0 +1,1 @@
+//! Process groups and stopping them, per platform.
