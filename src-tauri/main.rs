@@ -24,6 +24,7 @@ fn main() {
         }
     };
     let events = core.subscribe();
+    let host = core.clone();
 
     let app = tauri::Builder::default()
         // First, so a second launch is caught before anything else starts.
@@ -36,6 +37,15 @@ fn main() {
         .setup(move |app| {
             tray::build(app.handle())?;
             events::forward(app.handle().clone(), events);
+            // The desktop app is the data directory's engine unless another
+            // process (serve, watch) already is; then runs go to that one.
+            match host.host_engine() {
+                Ok(Some(hosted)) => {
+                    tauri::async_runtime::spawn(hosted.serve());
+                }
+                Ok(None) => tracing::info!("another process is the engine; runs go to it"),
+                Err(err) => eprintln!("warning: cannot start the engine: {err}"),
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -61,5 +71,5 @@ fn main() {
 /// The same data directory as the CLI: `SLIPWAY_HOME`, else the OS default.
 fn open_core() -> Result<Core, String> {
     let dir = slipway_core::platform::data_dir(None).map_err(|e| e.to_string())?;
-    Core::open(&dir, "desktop", Box::new(SystemClock)).map_err(|e| e.to_string())
+    Core::open(&dir, "desktop", Arc::new(SystemClock)).map_err(|e| e.to_string())
 }

@@ -56,8 +56,48 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
     if let Some(icon) = app.default_window_icon() {
         builder = builder.icon(icon.clone());
     }
-    builder.build(app)?;
+    platform::configure(builder).build(app)?;
     Ok(())
+}
+
+/// How each OS's tray is used. Every variant is written; Linux is the one
+/// built and tested in CI.
+mod platform {
+    use tauri::tray::TrayIconBuilder;
+    use tauri::Wry;
+
+    /// Linux (AppIndicator): the tray only ever shows its menu; icon clicks
+    /// are not delivered, so "Open Slipway" in the menu is the way in.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    pub fn configure(builder: TrayIconBuilder<Wry>) -> TrayIconBuilder<Wry> {
+        builder
+    }
+
+    /// macOS: menu-bar items open their menu on a left click, as every
+    /// menu-bar app does.
+    #[cfg(target_os = "macos")]
+    pub fn configure(builder: TrayIconBuilder<Wry>) -> TrayIconBuilder<Wry> {
+        builder.show_menu_on_left_click(true)
+    }
+
+    /// Windows: a left click on the notification-area icon opens the window;
+    /// the menu is on the right click.
+    #[cfg(windows)]
+    pub fn configure(builder: TrayIconBuilder<Wry>) -> TrayIconBuilder<Wry> {
+        use tauri::tray::{MouseButton, MouseButtonState, TrayIconEvent};
+        builder
+            .show_menu_on_left_click(false)
+            .on_tray_icon_event(|tray, event| {
+                if let TrayIconEvent::Click {
+                    button: MouseButton::Left,
+                    button_state: MouseButtonState::Up,
+                    ..
+                } = event
+                {
+                    super::show_main_window(tray.app_handle());
+                }
+            })
+    }
 }
 
 /// Brings the main window forward: from the tray, and when a second launch

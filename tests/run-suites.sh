@@ -26,9 +26,19 @@ add() {
   printf '\n== %s: %d passed, %d failed\n\n' "$name" "$p" "$f"
 }
 
+# The browser and desktop suites drive the debug binaries. Always build the
+# whole workspace: building one package alone resolves features differently
+# and would rebuild Tauri's dependencies from scratch.
+built=
+build_once() {
+  [ -n "$built" ] && return
+  built=1
+  cargo build --workspace 2>&1 | tail -n 3
+}
+
 run_rust() {
   local log=$OUT/rust.log
-  cargo build --workspace 2>&1 | tail -n 3
+  build_once
   cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
   local code=${PIPESTATUS[0]}
   local p f
@@ -61,11 +71,12 @@ run_node() {
   add "$name" "${p:-0}" "${f:-0}" "$code"
 }
 
-run_browser() { run_node "browser e2e" browser.test.mjs; }
+run_browser() {
+  build_once
+  run_node "browser e2e" browser.test.mjs
+}
 run_desktop() {
-  # The desktop test drives the debug binary that cargo builds;
-  # make sure it exists even when only this suite runs.
-  cargo build -p slipway-desktop 2>&1 | tail -n 1
+  build_once
   run_node "desktop e2e" desktop.test.mjs dbus-run-session --
 }
 

@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 success, 1 an operation failed, 2 bad usage.
 
+mod executions;
 mod output;
 mod repo;
 mod serve;
@@ -45,6 +46,36 @@ enum Command {
     Repo(repo::RepoCommand),
     /// Serve the web UI and the HTTP API on 127.0.0.1 (token-protected).
     Serve(serve::ServeArgs),
+    /// Run a pipeline on a revision, in the foreground until it ends.
+    Run(executions::RunArgs),
+    /// Re-run a failed execution's failed actions, on the same revision and artifacts.
+    Retry(executions::RetryArgs),
+    /// List executions, newest first.
+    Executions(executions::ExecutionsArgs),
+    /// Show one execution: stages, actions, variables, reports.
+    Execution {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a waiting approval action.
+    Approve(executions::DecisionArgs),
+    /// Reject a waiting approval action.
+    Reject(executions::DecisionArgs),
+    /// Stop an execution (running actions finish, unless --abandon).
+    Stop {
+        id: String,
+        /// End running actions now.
+        #[arg(long)]
+        abandon: bool,
+    },
+    /// Print an execution's logs.
+    Logs {
+        id: String,
+        /// Only this action's log.
+        #[arg(long)]
+        action: Option<String>,
+    },
     /// Check pipeline files, buildspecs and appspecs; report every error.
     Validate(validate::ValidateArgs),
 }
@@ -55,10 +86,19 @@ fn main() -> ExitCode {
         Command::Status { json } => status(cli.data_dir, json),
         Command::Repo(command) => repo::run(cli.data_dir, command),
         Command::Serve(args) => serve::run(cli.data_dir, args),
+        Command::Run(args) => executions::run(cli.data_dir, args),
+        Command::Retry(args) => executions::retry(cli.data_dir, args),
+        Command::Executions(args) => executions::list(cli.data_dir, args),
+        Command::Execution { id, json } => executions::show(cli.data_dir, id, json),
+        Command::Approve(args) => executions::decide(cli.data_dir, args, true),
+        Command::Reject(args) => executions::decide(cli.data_dir, args, false),
+        Command::Stop { id, abandon } => executions::stop(cli.data_dir, id, abandon),
+        Command::Logs { id, action } => executions::logs(cli.data_dir, id, action),
         Command::Validate(args) => return ExitCode::from(validate::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Quiet(code)) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::from(err.exit_code())
@@ -79,12 +119,16 @@ pub enum CliError {
     Failed(String),
     #[error("{0}")]
     Usage(String),
+    /// Everything was already said: exit with this code.
+    #[error("")]
+    Quiet(u8),
 }
 
 impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::Quiet(code) => *code,
             _ => 1,
         }
     }
@@ -93,7 +137,17 @@ impl CliError {
 /// Opens the engine on the data directory the flags and environment name.
 pub fn open_core(data_dir: Option<PathBuf>, host: &'static str) -> Result<Core, CliError> {
     let dir = slipway_core::platform::data_dir(data_dir.as_deref())?;
-    Ok(Core::open(&dir, host, Box::new(SystemClock))?)
+    Ok(Core::open(&dir, host, std::sync::Arc::new(SystemClock))?)
+}
+
+/// Logs to stderr at `default` unless SLIPWAY_LOG says otherwise.
+pub fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

@@ -58,18 +58,9 @@ struct Server {
 }
 
 pub fn run(data_dir: Option<PathBuf>, args: ServeArgs) -> Result<(), CliError> {
-    init_logging();
+    crate::init_logging("info");
     let core = crate::open_core(data_dir, "serve")?;
     crate::runtime()?.block_on(serve(core, args.addr))
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 async fn serve(core: Core, addr: SocketAddr) -> Result<(), CliError> {
@@ -83,6 +74,13 @@ async fn serve(core: Core, addr: SocketAddr) -> Result<(), CliError> {
         .map_err(|e| CliError::Failed(format!("cannot read the bound address: {e}")))?;
     if !local.ip().is_loopback() {
         tracing::warn!(%local, "listening beyond this machine: anyone who has the token can use the API");
+    }
+    // Serve hosts the data directory's engine unless another process does.
+    match core.host_engine()? {
+        Some(hosted) => {
+            tokio::spawn(hosted.serve());
+        }
+        None => tracing::info!("another process is the engine; runs go to it"),
     }
     let token = new_token()?;
     let port = local.port();
@@ -155,6 +153,9 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// Why a request is refused before it reaches the command table.
+type Refusal = (StatusCode, ApiError);
+
 fn error_response(status: StatusCode, err: ApiError) -> Response {
     (status, Json(err)).into_response()
 }
@@ -165,9 +166,12 @@ fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidRequest | ErrorCode::InvalidInput | ErrorCode::NotARepository => {
             StatusCode::BAD_REQUEST
         }
-        ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+        ErrorCode::AlreadyExists | ErrorCode::AlreadyFinished | ErrorCode::Untrusted => {
+            StatusCode::CONFLICT
+        }
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
+        ErrorCode::NoEngine => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Io | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -186,9 +190,9 @@ fn same_token(given: &str, expected: &str) -> bool {
 impl Server {
     /// Refuses requests naming a foreign Host (DNS rebinding) or sent by a
     /// page of another origin (a browser always sends Origin on such calls).
-    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Response> {
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let forbidden = |what: String| {
-            error_response(
+            (
                 StatusCode::FORBIDDEN,
                 ApiError::new(ErrorCode::ForbiddenOrigin, what),
             )
@@ -213,18 +217,18 @@ impl Server {
         Ok(())
     }
 
-    fn check_token(&self, headers: &HeaderMap, query_token: Option<&str>) -> Result<(), Response> {
+    fn check_token(&self, headers: &HeaderMap, query_token: Option<&str>) -> Result<(), Refusal> {
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         match bearer.or(query_token) {
             Some(t) if same_token(t, &self.token) => Ok(()),
-            Some(_) => Err(error_response(
+            Some(_) => Err((
                 StatusCode::UNAUTHORIZED,
                 ApiError::new(ErrorCode::Unauthorized, "wrong token: use the URL `slipway serve` printed"),
             )),
-            None => Err(error_response(
+            None => Err((
                 StatusCode::UNAUTHORIZED,
                 ApiError::new(
                     ErrorCode::Unauthorized,
@@ -241,11 +245,11 @@ async fn call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = server
+    if let Err((status, err)) = server
         .check_origin(&headers)
         .and_then(|_| server.check_token(&headers, None))
     {
-        return refused;
+        return error_response(status, err);
     }
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Null
@@ -278,11 +282,11 @@ async fn events(
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = server
+    if let Err((status, err)) = server
         .check_origin(&headers)
         .and_then(|_| server.check_token(&headers, query.token.as_deref()))
     {
-        return refused;
+        return error_response(status, err);
     }
     Sse::new(event_stream(&server.core))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))

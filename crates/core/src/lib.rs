@@ -5,7 +5,12 @@
 
 pub mod api;
 pub mod build;
+pub mod engine;
 pub mod platform;
 pub mod repos;
 pub mod spec;
 pub mod store;
+pub mod watch;
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -42,6 +42,8 @@ commands: Array<string>, };
 
 export type NotifyRequest = { title: string, body: string, level?: NotificationLevel, };
 
+export type NotificationLevel = "info" | "success" | "warning" | "failure";
+
 export type NotifyResponse = { 
 /**
  * How many listeners (windows, browser tabs, the tray) received it.
@@ -80,15 +82,149 @@ export type RepoTrustRequest = { name: string,
  */
 trusted?: boolean, };
 
+export type ExecutionsRequest = { 
+/**
+ * `REPO/PIPELINE` or `PIPELINE`; default every pipeline.
+ */
+pipeline?: string, 
+/**
+ * Default 20.
+ */
+limit?: number, };
+
+export type ExecutionsResponse = { executions: Array<ExecutionSummary>, };
+
+export type ExecutionSummary = { id: string, 
+/**
+ * `REPO/PIPELINE`.
+ */
+pipeline: string, repository: string, status: Status, 
+/**
+ * The commit id the execution builds.
+ */
+revision: string, branch: string | null, 
+/**
+ * First line of the commit message.
+ */
+message: string, 
+/**
+ * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
+ */
+trigger: string, started_at: number, ended_at: number | null, };
+
+export type Status = "InProgress" | "Succeeded" | "Failed" | "Stopping" | "Stopped" | "Superseded" | "Interrupted";
+
+export type ExecutionRequest = { id: string, };
+
+export type ExecutionDetail = { 
+/**
+ * Why the execution failed or was stopped, when it says more than a status.
+ */
+error: string | null, 
+/**
+ * Pipeline variables after `--var` overrides.
+ */
+variables: { [key in string]: string }, stages: Array<StageRecord>, artifacts: Array<ArtifactRecord>, id: string, 
+/**
+ * `REPO/PIPELINE`.
+ */
+pipeline: string, repository: string, status: Status, 
+/**
+ * The commit id the execution builds.
+ */
+revision: string, branch: string | null, 
+/**
+ * First line of the commit message.
+ */
+message: string, 
+/**
+ * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
+ */
+trigger: string, started_at: number, ended_at: number | null, };
+
+export type ArtifactRecord = { name: string, 
+/**
+ * sha256 of the artifact's manifest: its content address.
+ */
+digest: string, size: number, files: number, 
+/**
+ * The action that produced it.
+ */
+action: string, };
+
+export type StageRecord = { name: string, 
+/**
+ * None until the stage starts.
+ */
+status: Status | null, started_at: number | null, ended_at: number | null, actions: Array<ActionRecord>, };
+
+export type ActionRecord = { name: string, type: string, run_order: number, 
+/**
+ * None until the action starts.
+ */
+status: Status | null, 
+/**
+ * 1 for the first run, 2 after a retry, …
+ */
+attempt: number, started_at: number | null, ended_at: number | null, 
+/**
+ * Exported variables (`#{Namespace.NAME}`).
+ */
+variables: { [key in string]: string }, 
+/**
+ * Test-report counts, one entry per report group.
+ */
+reports: Array<ReportCounts>, error: string | null, approval: ApprovalRecord | null, };
+
+export type ReportCounts = { group: string, passed: number, failed: number, skipped: number, };
+
+export type ApprovalRecord = { 
+/**
+ * `Approved` or `Rejected`.
+ */
+decision: string, comment: string, decided_by: string, decided_at: number, };
+
+export type DecisionRequest = { id: string, 
+/**
+ * The approval action; may be left out when only one is waiting.
+ */
+action?: string, comment?: string, };
+
+export type DecisionResponse = { id: string, 
+/**
+ * The approval action the decision was recorded for.
+ */
+action: string, };
+
+export type StopRequest = { id: string, 
+/**
+ * End running actions now instead of letting them finish.
+ */
+abandon?: boolean, };
+
+export type RunPipelineRequest = { 
+/**
+ * `REPO/PIPELINE`, or `PIPELINE` where one repository has it.
+ */
+pipeline: string, 
+/**
+ * A branch, tag or commit; default the head of the current branch.
+ */
+revision?: string, 
+/**
+ * Overrides of pipeline variables.
+ */
+variables?: { [key in string]: string }, };
+
 export type ApiError = { code: ErrorCode, message: string, };
 
-export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "invalid_input" | "io" | "internal";
+export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "io" | "internal";
 
-export type Event = { "name": "notification", "payload": Notification };
+export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk };
+
+export type LogChunk = { execution_id: string, stage: number, action: string, text: string, };
 
 export type Notification = { title: string, body: string, level: NotificationLevel, };
-
-export type NotificationLevel = "info" | "success" | "warning" | "failure";
 
 /** Every command: its request and response types. */
 export type Commands = {
@@ -106,8 +242,22 @@ export type Commands = {
   repo_remove: { request: RepoNameRequest; response: RepositoryInfo };
   /** Trusts a repository, so its pipelines may run (or withdraws trust). */
   repo_trust: { request: RepoTrustRequest; response: RepositoryInfo };
+  /** Executions, newest first, optionally of one pipeline. */
+  executions: { request: ExecutionsRequest; response: ExecutionsResponse };
+  /** One execution with its stages, actions, variables and artifacts. */
+  execution: { request: ExecutionRequest; response: ExecutionDetail };
+  /** Approves a waiting approval action. */
+  approve: { request: DecisionRequest; response: DecisionResponse };
+  /** Rejects a waiting approval action (its stage fails). */
+  reject: { request: DecisionRequest; response: DecisionResponse };
+  /** Stops an execution: running actions finish, or with `abandon` end now. */
+  stop: { request: StopRequest; response: ExecutionRequest };
+  /** Starts a pipeline ("Release change") in the running engine. */
+  run: { request: RunPipelineRequest; response: ExecutionRequest };
+  /** Retries a failed execution's failed actions in the running engine. */
+  retry: { request: ExecutionRequest; response: ExecutionRequest };
 };
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust"];
+export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry"];

@@ -3,10 +3,31 @@
 //! file differs from what the Rust types generate (run `make bindings`, or the
 //! test with `UPDATE_BINDINGS=1`, to regenerate it).
 
-use ts_rs::TS;
+use std::collections::BTreeSet;
 
-use super::{command_signatures, command_type_decls, ApiError, ErrorCode, Event, Notification};
-use super::{NotificationLevel, COMMANDS};
+use ts_rs::{TypeVisitor, TS};
+
+use super::{command_signatures, visit_command_types, ApiError, Event, COMMANDS};
+
+/// Collects the declaration of each visited type and, recursively, of the
+/// types it mentions, once each, so nothing the UI receives is undeclared.
+struct Declarations<'c> {
+    cfg: &'c ts_rs::Config,
+    seen: BTreeSet<String>,
+    decls: Vec<String>,
+}
+
+impl TypeVisitor for Declarations<'_> {
+    fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        // Built-in types (strings, numbers, arrays, maps) have no output
+        // path and nothing to declare.
+        if T::output_path().is_none() || !self.seen.insert(T::name(self.cfg)) {
+            return;
+        }
+        self.decls.push(T::decl(self.cfg));
+        T::visit_dependencies(self);
+    }
+}
 
 /// The whole `bindings.ts` file.
 pub fn typescript_bindings() -> String {
@@ -16,21 +37,18 @@ pub fn typescript_bindings() -> String {
     let mut out = String::from(
         "// Generated from crates/core/src/api by ts-rs. Do not edit: run `make bindings`.\n\n",
     );
-    let mut decls = command_type_decls(&cfg);
-    decls.extend([
-        ApiError::decl(&cfg),
-        ErrorCode::decl(&cfg),
-        Event::decl(&cfg),
-        Notification::decl(&cfg),
-        NotificationLevel::decl(&cfg),
-    ]);
-    let mut seen = std::collections::BTreeSet::new();
-    for decl in decls {
-        if seen.insert(decl.clone()) {
-            out.push_str("export ");
-            out.push_str(&decl);
-            out.push_str("\n\n");
-        }
+    let mut declarations = Declarations {
+        cfg: &cfg,
+        seen: BTreeSet::new(),
+        decls: Vec::new(),
+    };
+    visit_command_types(&mut declarations);
+    declarations.visit::<ApiError>();
+    declarations.visit::<Event>();
+    for decl in declarations.decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
     }
     out.push_str(
         "/** Every command: its request and response types. */\nexport type Commands = {\n",

@@ -22,6 +22,12 @@ pub enum ErrorCode {
     AlreadyExists,
     /// The path is not a git repository with a work tree.
     NotARepository,
+    /// The repository is not trusted, so its pipelines do not run.
+    Untrusted,
+    /// The execution already ended.
+    AlreadyFinished,
+    /// A request needs a running engine and none answered.
+    NoEngine,
     /// A value the user gave is not usable (the message says which and why).
     InvalidInput,
     /// Reading or writing Slipway's data directory or database failed.
@@ -88,6 +94,29 @@ impl From<crate::store::StoreError> for ApiError {
         let code = match &err {
             crate::store::StoreError::DuplicateRepository(_) => ErrorCode::AlreadyExists,
             _ => ErrorCode::Io,
+        };
+        ApiError::new(code, err.to_string())
+    }
+}
+
+impl From<crate::engine::EngineError> for ApiError {
+    fn from(err: crate::engine::EngineError) -> Self {
+        use crate::engine::EngineError as E;
+        let code = match err {
+            E::Store(inner) => return inner.into(),
+            E::NoSuchPipeline(_) | E::NoSuchExecution(_) | E::NoPendingApproval { .. } => {
+                ErrorCode::NotFound
+            }
+            E::Ambiguous { .. } | E::InvalidPipeline { .. } | E::Unsupported { .. } => {
+                ErrorCode::InvalidInput
+            }
+            E::Untrusted(_) => ErrorCode::Untrusted,
+            E::Missing { .. } => ErrorCode::NotARepository,
+            E::Finished(_) => ErrorCode::AlreadyFinished,
+            E::NotRetryable { .. } => ErrorCode::InvalidInput,
+            E::Source(_) | E::Workspace(_) => ErrorCode::Io,
+            E::Rejected(_) => ErrorCode::InvalidInput,
+            E::NoEngine => ErrorCode::NoEngine,
         };
         ApiError::new(code, err.to_string())
     }

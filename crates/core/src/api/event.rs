@@ -10,6 +10,19 @@ pub enum Event {
     /// Something a person should be told about now; the desktop app shows it
     /// as an OS notification, the browser as a toast.
     Notification(Notification),
+    /// An execution started, changed status, or one of its stages or
+    /// actions did: the summary as it is now (re-read details if needed).
+    Execution(crate::store::ExecutionSummary),
+    /// A batch of an action's log output (whole lines).
+    Log(LogChunk),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LogChunk {
+    pub execution_id: String,
+    pub stage: u32,
+    pub action: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -13,15 +13,17 @@ mod event;
 mod types;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 
 use crate::store::{Store, StoreError, DATABASE_FILE};
 
+pub use crate::store::{ExecutionDetail, ExecutionSummary};
 pub use bindings::typescript_bindings;
 pub use error::{ApiError, ErrorCode};
-pub use event::{Event, Notification, NotificationLevel};
+pub use event::{Event, LogChunk, Notification, NotificationLevel};
 pub use types::*;
 
 /// The app's reverse-DNS identifier (also `identifier` in tauri.conf.json).
@@ -55,9 +57,9 @@ impl Clock for SystemClock {
 /// One running Slipway engine, shared by whichever transport hosts it.
 pub struct Core {
     data_dir: PathBuf,
-    store: Store,
+    store: Arc<Store>,
     host: &'static str,
-    clock: Box<dyn Clock>,
+    clock: Arc<dyn Clock>,
     started_at: Millis,
     events: broadcast::Sender<Event>,
 }
@@ -79,13 +81,13 @@ impl Core {
     pub fn open(
         data_dir: &Path,
         host: &'static str,
-        clock: Box<dyn Clock>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Core, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
             path: data_dir.to_path_buf(),
             source,
         })?;
-        let store = Store::open(&data_dir.join(DATABASE_FILE))?;
+        let store = Arc::new(Store::open(&data_dir.join(DATABASE_FILE))?);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let started_at = clock.now();
         Ok(Core {
@@ -100,6 +102,32 @@ impl Core {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Becomes the data directory's engine if no other process is, serving
+    /// run requests (this process's and others'). `None`: another process is
+    /// the engine, and this one's requests go to it.
+    pub fn host_engine(&self) -> Result<Option<crate::engine::HostedEngine>, ApiError> {
+        Ok(crate::engine::HostedEngine::start(
+            self.store.clone(),
+            &self.data_dir,
+            self.clock.clone(),
+            self.events.clone(),
+            crate::engine::default_max_parallel(),
+        )?)
+    }
+
+    /// The sender side of the event stream, for an engine hosted with this core.
+    pub fn event_sender(&self) -> broadcast::Sender<Event> {
+        self.events.clone()
     }
 
     /// A new listener on the event stream; it sees events emitted from now on.
@@ -155,10 +183,9 @@ macro_rules! command_table {
             )),*]
         }
 
-        /// Every type the table mentions, for the bindings.
-        fn command_type_decls(cfg: &ts_rs::Config) -> Vec<String> {
-            use ts_rs::TS;
-            vec![$(<$req as TS>::decl(cfg), <$resp as TS>::decl(cfg)),*]
+        /// Declares every type the table mentions, and what they mention.
+        fn visit_command_types(visitor: &mut impl ts_rs::TypeVisitor) {
+            $(visitor.visit::<$req>(); visitor.visit::<$resp>();)*
         }
     };
 }
@@ -178,6 +205,20 @@ command_table! {
     repo_remove: RepoNameRequest => RepositoryInfo = commands::repo_remove;
     /// Trusts a repository, so its pipelines may run (or withdraws trust).
     repo_trust: RepoTrustRequest => RepositoryInfo = commands::repo_trust;
+    /// Executions, newest first, optionally of one pipeline.
+    executions: ExecutionsRequest => ExecutionsResponse = commands::executions;
+    /// One execution with its stages, actions, variables and artifacts.
+    execution: ExecutionRequest => ExecutionDetail = commands::execution;
+    /// Approves a waiting approval action.
+    approve: DecisionRequest => DecisionResponse = commands::approve;
+    /// Rejects a waiting approval action (its stage fails).
+    reject: DecisionRequest => DecisionResponse = commands::reject;
+    /// Stops an execution: running actions finish, or with `abandon` end now.
+    stop: StopRequest => ExecutionRequest = commands::stop;
+    /// Starts a pipeline ("Release change") in the running engine.
+    run: RunPipelineRequest => ExecutionRequest = commands::run;
+    /// Retries a failed execution's failed actions in the running engine.
+    retry: ExecutionRequest => ExecutionRequest = commands::retry;
 }
 
 /// An empty body (`null`, or nothing) means "no arguments".
@@ -253,6 +294,108 @@ mod commands {
         Ok(crate::repos::remove(&core.store, &req.name)?)
     }
 
+    pub async fn executions(
+        core: &Core,
+        req: ExecutionsRequest,
+    ) -> Result<ExecutionsResponse, ApiError> {
+        let (repository, pipeline) = match req.pipeline.as_deref() {
+            Some(p) => match p.split_once('/') {
+                Some((r, p)) => (Some(r.to_string()), Some(p.to_string())),
+                None => (None, Some(p.to_string())),
+            },
+            None => (None, None),
+        };
+        Ok(ExecutionsResponse {
+            executions: core.store.executions(
+                repository.as_deref(),
+                pipeline.as_deref(),
+                req.limit.unwrap_or(20),
+            )?,
+        })
+    }
+
+    pub async fn execution(
+        core: &Core,
+        req: ExecutionRequest,
+    ) -> Result<ExecutionDetail, ApiError> {
+        core.store.execution(&req.id)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no execution `{}` (see `slipway executions`)", req.id),
+            )
+        })
+    }
+
+    async fn decide(
+        core: &Core,
+        req: DecisionRequest,
+        approve: bool,
+    ) -> Result<DecisionResponse, ApiError> {
+        let action = crate::engine::decide_approval(
+            &core.store,
+            &core.data_dir,
+            &req.id,
+            req.action.as_deref(),
+            approve,
+            req.comment.as_deref().unwrap_or(""),
+            core.clock.now(),
+        )?;
+        Ok(DecisionResponse { id: req.id, action })
+    }
+
+    pub async fn approve(core: &Core, req: DecisionRequest) -> Result<DecisionResponse, ApiError> {
+        decide(core, req, true).await
+    }
+
+    pub async fn reject(core: &Core, req: DecisionRequest) -> Result<DecisionResponse, ApiError> {
+        decide(core, req, false).await
+    }
+
+    pub async fn stop(core: &Core, req: StopRequest) -> Result<ExecutionRequest, ApiError> {
+        crate::engine::request_stop(
+            &core.store,
+            &core.data_dir,
+            &req.id,
+            req.abandon.unwrap_or(false),
+        )?;
+        Ok(ExecutionRequest { id: req.id })
+    }
+
+    pub async fn run(core: &Core, req: RunPipelineRequest) -> Result<ExecutionRequest, ApiError> {
+        let request = crate::engine::RunRequest {
+            pipeline: req.pipeline,
+            revision: req.revision,
+            variables: req.variables.unwrap_or_default(),
+            trigger: "manual".into(),
+        };
+        let id = crate::engine::submit(
+            &core.store,
+            &core.data_dir,
+            crate::store::RequestKind::Run,
+            &request,
+            core.clock.now(),
+        )
+        .await?;
+        Ok(ExecutionRequest { id })
+    }
+
+    pub async fn retry(core: &Core, req: ExecutionRequest) -> Result<ExecutionRequest, ApiError> {
+        let request = crate::engine::RunRequest {
+            pipeline: req.id,
+            trigger: "manual".into(),
+            ..Default::default()
+        };
+        let id = crate::engine::submit(
+            &core.store,
+            &core.data_dir,
+            crate::store::RequestKind::Retry,
+            &request,
+            core.clock.now(),
+        )
+        .await?;
+        Ok(ExecutionRequest { id })
+    }
+
     pub async fn repo_trust(
         core: &Core,
         req: RepoTrustRequest,
@@ -281,7 +424,7 @@ mod tests {
     fn core_at(time: Arc<AtomicI64>) -> (tempfile::TempDir, Core) {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let core = Core::open(&data, "cli", Box::new(FixedClock(time))).unwrap();
+        let core = Core::open(&data, "cli", Arc::new(FixedClock(time))).unwrap();
         (dir, core)
     }
 
@@ -338,7 +481,9 @@ mod tests {
             .unwrap();
         assert_eq!(resp["delivered_to"], 2);
         for rx in [&mut a, &mut b] {
-            let Event::Notification(n) = rx.recv().await.unwrap();
+            let Event::Notification(n) = rx.recv().await.unwrap() else {
+                panic!("expected a notification");
+            };
             assert_eq!(n.title, "Build failed");
             assert_eq!(n.level, NotificationLevel::Info);
         }
@@ -349,7 +494,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, "x").unwrap();
-        let err = Core::open(&file.join("data"), "cli", Box::new(SystemClock))
+        let err = Core::open(&file.join("data"), "cli", Arc::new(SystemClock))
             .err()
             .expect("cannot create a directory under a file");
         assert!(err.to_string().contains("not-a-dir"), "{err}");

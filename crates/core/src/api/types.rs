@@ -102,3 +102,72 @@ pub struct RepoTrustRequest {
     #[ts(optional)]
     pub trusted: Option<bool>,
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionsRequest {
+    /// `REPO/PIPELINE` or `PIPELINE`; default every pipeline.
+    #[serde(default)]
+    #[ts(optional)]
+    pub pipeline: Option<String>,
+    /// Default 20.
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ExecutionsResponse {
+    pub executions: Vec<crate::store::ExecutionSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionRequest {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub id: String,
+    /// The approval action; may be left out when only one is waiting.
+    #[serde(default)]
+    #[ts(optional)]
+    pub action: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DecisionResponse {
+    pub id: String,
+    /// The approval action the decision was recorded for.
+    pub action: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct StopRequest {
+    pub id: String,
+    /// End running actions now instead of letting them finish.
+    #[serde(default)]
+    #[ts(optional)]
+    pub abandon: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RunPipelineRequest {
+    /// `REPO/PIPELINE`, or `PIPELINE` where one repository has it.
+    pub pipeline: String,
+    /// A branch, tag or commit; default the head of the current branch.
+    #[serde(default)]
+    #[ts(optional)]
+    pub revision: Option<String>,
+    /// Overrides of pipeline variables.
+    #[serde(default)]
+    #[ts(optional)]
+    pub variables: Option<std::collections::BTreeMap<String, String>>,
+}

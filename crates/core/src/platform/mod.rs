@@ -4,6 +4,7 @@
 //! in CI; the other variants are written to the platforms' documented
 //! conventions and compiled by their own builds.
 
+pub mod fs;
 pub mod process;
 
 use std::path::{Path, PathBuf};
@@ -75,6 +76,19 @@ fn os_data_dir() -> Option<PathBuf> {
 #[cfg(windows)]
 fn os_data_dir() -> Option<PathBuf> {
     env_dir("APPDATA").map(|d| d.join("Slipway"))
+}
+
+/// Who is at the keyboard, for records such as "approved by".
+#[cfg(unix)]
+pub fn user_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(windows)]
+pub fn user_name() -> String {
+    std::env::var("USERNAME").unwrap_or_else(|_| "unknown".into())
 }
 
 /// Where the desktop app looks for its UI files is not a platform concern;

@@ -17,6 +17,83 @@ const MIGRATIONS: &[&str] = &[
         trusted   INTEGER NOT NULL DEFAULT 0,
         added_at  INTEGER NOT NULL
     ) STRICT;",
+    // 2: executions, their stages and actions, artifacts and approvals.
+    "CREATE TABLE executions (
+        id          TEXT PRIMARY KEY NOT NULL,
+        seq         INTEGER NOT NULL UNIQUE,
+        repository  TEXT NOT NULL,
+        pipeline    TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        revision    TEXT NOT NULL,
+        branch      TEXT,
+        message     TEXT NOT NULL DEFAULT '',
+        trigger     TEXT NOT NULL,
+        variables   TEXT NOT NULL DEFAULT '{}',
+        definition  TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        ended_at    INTEGER,
+        error       TEXT,
+        stop_request TEXT
+    ) STRICT;
+    CREATE INDEX executions_by_pipeline ON executions (repository, pipeline, seq);
+    CREATE TABLE stages (
+        execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        idx          INTEGER NOT NULL,
+        name         TEXT NOT NULL,
+        status       TEXT,
+        started_at   INTEGER,
+        ended_at     INTEGER,
+        PRIMARY KEY (execution_id, idx)
+    ) STRICT;
+    CREATE TABLE actions (
+        execution_id TEXT NOT NULL,
+        stage_idx    INTEGER NOT NULL,
+        name         TEXT NOT NULL,
+        type         TEXT NOT NULL,
+        run_order    INTEGER NOT NULL,
+        status       TEXT,
+        attempt      INTEGER NOT NULL DEFAULT 0,
+        started_at   INTEGER,
+        ended_at     INTEGER,
+        variables    TEXT NOT NULL DEFAULT '{}',
+        reports      TEXT NOT NULL DEFAULT '[]',
+        error        TEXT,
+        log_path     TEXT,
+        PRIMARY KEY (execution_id, stage_idx, name),
+        FOREIGN KEY (execution_id, stage_idx) REFERENCES stages (execution_id, idx) ON DELETE CASCADE
+    ) STRICT;
+    CREATE TABLE artifacts (
+        execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        digest       TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        files        INTEGER NOT NULL,
+        action       TEXT NOT NULL,
+        PRIMARY KEY (execution_id, name)
+    ) STRICT;
+    CREATE TABLE approvals (
+        execution_id TEXT NOT NULL,
+        stage_idx    INTEGER NOT NULL,
+        action       TEXT NOT NULL,
+        decision     TEXT NOT NULL,
+        comment      TEXT NOT NULL DEFAULT '',
+        decided_by   TEXT NOT NULL,
+        decided_at   INTEGER NOT NULL,
+        PRIMARY KEY (execution_id, stage_idx, action),
+        FOREIGN KEY (execution_id, stage_idx, action) REFERENCES actions (execution_id, stage_idx, name) ON DELETE CASCADE
+    ) STRICT;
+    CREATE TABLE run_requests (
+        id           TEXT PRIMARY KEY NOT NULL,
+        kind         TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        revision     TEXT,
+        variables    TEXT NOT NULL DEFAULT '{}',
+        trigger      TEXT NOT NULL,
+        requested_at INTEGER NOT NULL,
+        taken_at     INTEGER,
+        execution_id TEXT,
+        error        TEXT
+    ) STRICT;",
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

@@ -6,8 +6,10 @@
 //! The database runs in WAL mode so the desktop app, `slipway serve` and CLI
 //! commands can read while one of them writes.
 
+mod executions;
 mod migrate;
 mod repositories;
+mod requests;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -15,7 +17,12 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use executions::{
+    ActionRecord, ApprovalRecord, ArtifactRecord, ExecutionDetail, ExecutionSummary, NewExecution,
+    NewStage, ReportCounts, StageRecord,
+};
 pub use repositories::{NewRepository, Repository};
+pub use requests::{RequestKind, RunRequestRecord};
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "slipway.db";

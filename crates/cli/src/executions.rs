@@ -1,0 +1,354 @@
+//! `slipway run`, `executions`, `execution`, `approve`, `reject`, `stop`
+//! and `logs`: pipelines' executions from a terminal.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use slipway_core::api::{ExecutionDetail, ExecutionsResponse};
+use slipway_core::engine::{self, Engine, Plan, Resume, RunRequest, Status};
+use slipway_core::store::RequestKind;
+
+use crate::{output, CliError};
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// `REPO/PIPELINE`, or `PIPELINE` where one repository has it.
+    pipeline: String,
+    /// A branch, tag or commit (default: the head of the current branch).
+    #[arg(long, value_name = "REV")]
+    revision: Option<String>,
+    /// Override a pipeline variable (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Exit 0 only when the execution succeeded (1 otherwise).
+    #[arg(long)]
+    wait: bool,
+    /// Print the final execution as JSON.
+    #[arg(long)]
+    json: bool,
+    /// How many actions may run at once (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    max_parallel: Option<usize>,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("`{text}` has no variable name"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// Runs an execution in this process, from start to end. The process holds
+/// the data directory's engine lock meanwhile; approvals and stops from
+/// other terminals reach it through the database.
+pub fn run(data_dir: Option<PathBuf>, args: RunArgs) -> Result<(), CliError> {
+    let request = RunRequest {
+        pipeline: args.pipeline.clone(),
+        revision: args.revision.clone(),
+        variables: args.vars.iter().cloned().collect::<BTreeMap<_, _>>(),
+        trigger: "manual".into(),
+    };
+    drive(
+        data_dir,
+        args.max_parallel,
+        args.wait,
+        args.json,
+        (RequestKind::Run, request.clone()),
+        |engine| {
+            let plan = engine.create(&request)?;
+            Ok((plan, Resume::default()))
+        },
+    )
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RetryArgs {
+    /// A Failed, Stopped or Interrupted execution.
+    id: String,
+    /// Exit 0 only when the execution now succeeds (1 otherwise).
+    #[arg(long)]
+    wait: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Re-runs the failed stage's failed actions on the same revision and
+/// artifacts, then the stages after it.
+pub fn retry(data_dir: Option<PathBuf>, args: RetryArgs) -> Result<(), CliError> {
+    let request = RunRequest {
+        pipeline: args.id.clone(),
+        trigger: "manual".into(),
+        ..Default::default()
+    };
+    drive(
+        data_dir,
+        None,
+        args.wait,
+        args.json,
+        (RequestKind::Retry, request),
+        |engine| engine.retry(&args.id),
+    )
+}
+
+/// Starts what `begin` plans and runs it to its end, in this process, when
+/// no other process is the data directory's engine. When one is (the
+/// desktop app, `serve`, `watch`), the request goes to it instead: then
+/// `--wait` and `--json` wait for the end, and without them the command
+/// returns once the execution started.
+fn drive(
+    data_dir: Option<PathBuf>,
+    max_parallel: Option<usize>,
+    wait: bool,
+    json: bool,
+    request: (RequestKind, RunRequest),
+    begin: impl FnOnce(&Engine) -> Result<(Plan, Resume), engine::EngineError>,
+) -> Result<(), CliError> {
+    crate::init_logging("warn");
+    let core = crate::open_core(data_dir, "cli")?;
+    let runtime = crate::runtime()?;
+    let failed = |e: engine::EngineError| CliError::Failed(e.to_string());
+    let lock = match engine::acquire_lock(core.data_dir()) {
+        Ok(lock) => lock,
+        Err(engine::LockError::Held { .. }) => {
+            return runtime.block_on(hand_over(&core, wait, json, request));
+        }
+        Err(err) => return Err(CliError::Failed(err.to_string())),
+    };
+    let final_status = runtime.block_on(async {
+        let engine = Arc::new(
+            Engine::start(
+                core.store().clone(),
+                core.data_dir(),
+                core.clock().clone(),
+                core.event_sender(),
+                max_parallel.unwrap_or_else(engine::default_max_parallel),
+                &lock,
+            )
+            .map_err(failed)?,
+        );
+        let (plan, resume) = begin(&engine).map_err(failed)?;
+        eprintln!(
+            "execution {} of {}/{} at {} ({})",
+            plan.id,
+            plan.repository.name,
+            plan.pipeline.name,
+            &plan.revision.commit[..plan.revision.commit.len().min(12)],
+            plan.revision.message
+        );
+        let detail = engine.run_from(plan, resume).await.map_err(failed)?;
+        if json {
+            output::print_json(&serde_json::to_value(&detail).unwrap_or_default());
+        } else {
+            print_detail(&detail);
+        }
+        Ok::<_, CliError>(detail.summary.status)
+    })?;
+    drop(lock);
+    if wait && final_status != Status::Succeeded {
+        return Err(CliError::Quiet(1));
+    }
+    Ok(())
+}
+
+/// Leaves the request for the running engine; waits if asked to.
+async fn hand_over(
+    core: &slipway_core::api::Core,
+    wait: bool,
+    json: bool,
+    (kind, request): (RequestKind, RunRequest),
+) -> Result<(), CliError> {
+    let failed = |e: engine::EngineError| CliError::Failed(e.to_string());
+    let store = core.store();
+    let id = engine::submit(store, core.data_dir(), kind, &request, core.clock().now())
+        .await
+        .map_err(failed)?;
+    eprintln!("execution {id} started by the running engine");
+    if !wait && !json {
+        println!("{id}");
+        return Ok(());
+    }
+    let detail = engine::wait_for_end(store, core.data_dir(), &id)
+        .await
+        .map_err(failed)?;
+    if json {
+        output::print_json(&serde_json::to_value(&detail).unwrap_or_default());
+    } else {
+        print_detail(&detail);
+    }
+    if wait && detail.summary.status != Status::Succeeded {
+        return Err(CliError::Quiet(1));
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExecutionsArgs {
+    /// Only this pipeline's (`REPO/PIPELINE` or `PIPELINE`).
+    pipeline: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn list(data_dir: Option<PathBuf>, args: ExecutionsArgs) -> Result<(), CliError> {
+    let value = crate::call(
+        data_dir,
+        "executions",
+        serde_json::json!({"pipeline": args.pipeline, "limit": args.limit}),
+    )?;
+    if args.json {
+        output::print_json(&value["executions"]);
+        return Ok(());
+    }
+    let list: ExecutionsResponse = output::parse(value)?;
+    if list.executions.is_empty() {
+        println!("No executions yet: start one with `slipway run REPO/PIPELINE`.");
+    }
+    for e in list.executions {
+        println!(
+            "{}  {:<11}  {}  {}  {}",
+            e.id,
+            e.status.as_str(),
+            e.pipeline,
+            &e.revision[..e.revision.len().min(12)],
+            e.trigger
+        );
+    }
+    Ok(())
+}
+
+pub fn show(data_dir: Option<PathBuf>, id: String, json: bool) -> Result<(), CliError> {
+    let value = crate::call(data_dir, "execution", serde_json::json!({"id": id}))?;
+    if json {
+        output::print_json(&value);
+        return Ok(());
+    }
+    print_detail(&output::parse(value)?);
+    Ok(())
+}
+
+fn print_detail(d: &ExecutionDetail) {
+    let s = &d.summary;
+    println!("{}  {}  {}", s.pipeline, s.status.as_str(), s.id);
+    println!(
+        "revision {} {}",
+        &s.revision[..s.revision.len().min(12)],
+        s.message
+    );
+    for stage in &d.stages {
+        let status = stage.status.map(|s| s.as_str()).unwrap_or("-");
+        println!("  {:<11} {}", status, stage.name);
+        for a in &stage.actions {
+            let status = a.status.map(|s| s.as_str()).unwrap_or("-");
+            print!("    {:<11} {} ({})", status, a.name, a.kind);
+            for r in &a.reports {
+                print!(
+                    "  [{}: {} passed, {} failed, {} skipped]",
+                    r.group, r.passed, r.failed, r.skipped
+                );
+            }
+            println!();
+            if let Some(err) = &a.error {
+                println!("                {err}");
+            }
+        }
+    }
+    if let Some(err) = &d.error {
+        println!("error: {err}");
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DecisionArgs {
+    /// The execution waiting for approval.
+    id: String,
+    /// The approval action (needed only when several wait).
+    #[arg(long)]
+    action: Option<String>,
+    #[arg(long)]
+    comment: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn decide(
+    data_dir: Option<PathBuf>,
+    args: DecisionArgs,
+    approve: bool,
+) -> Result<(), CliError> {
+    let value = crate::call(
+        data_dir,
+        if approve { "approve" } else { "reject" },
+        serde_json::json!({"id": args.id, "action": args.action, "comment": args.comment}),
+    )?;
+    if args.json {
+        output::print_json(&value);
+    } else {
+        println!(
+            "{} {} of execution {}",
+            if approve { "approved" } else { "rejected" },
+            value["action"].as_str().unwrap_or(""),
+            args.id
+        );
+    }
+    Ok(())
+}
+
+pub fn stop(data_dir: Option<PathBuf>, id: String, abandon: bool) -> Result<(), CliError> {
+    crate::call(
+        data_dir,
+        "stop",
+        serde_json::json!({"id": id, "abandon": abandon}),
+    )?;
+    println!(
+        "stopping {id}{}",
+        if abandon {
+            " (abandoning running actions)"
+        } else {
+            " (running actions finish first)"
+        }
+    );
+    Ok(())
+}
+
+pub fn logs(data_dir: Option<PathBuf>, id: String, action: Option<String>) -> Result<(), CliError> {
+    let dir = slipway_core::platform::data_dir(data_dir.as_deref())?;
+    let value = crate::call(
+        Some(dir.clone()),
+        "execution",
+        serde_json::json!({"id": id}),
+    )?;
+    let detail: ExecutionDetail = output::parse(value)?;
+    let logs = dir.join("executions").join(&id).join("logs");
+    let mut shown = 0;
+    for (idx, stage) in detail.stages.iter().enumerate() {
+        for a in &stage.actions {
+            if action.as_deref().is_some_and(|n| n != a.name) {
+                continue;
+            }
+            let path = logs.join(format!("{idx}-{}.log", a.name));
+            let Ok(mut file) = std::fs::File::open(&path) else {
+                continue;
+            };
+            if action.is_none() {
+                println!("==> {} / {} <==", stage.name, a.name);
+            }
+            let mut out = std::io::stdout().lock();
+            std::io::copy(&mut file, &mut out)
+                .map_err(|e| CliError::Failed(format!("reading {}: {e}", path.display())))?;
+            shown += 1;
+        }
+    }
+    if shown == 0 {
+        return Err(CliError::Failed(match action {
+            Some(a) => format!("execution {id} has no log for action `{a}` (yet)"),
+            None => format!("execution {id} has no logs yet"),
+        }));
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Running a pipeline from a process that is not the engine: the request is
+//! left in the database, the engine is woken, and the caller waits (without
+//! polling) for the engine to say which execution it started, and, if asked,
+//! for that execution to end.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{wake, Engine, EngineError, Resume, RunRequest};
+use crate::api::Millis;
+use crate::store::{ExecutionDetail, RequestKind, RunRequestRecord, Store};
+
+/// How long a request may wait for an engine to take it before the caller
+/// is told none is running.
+const TAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Engine {
+    /// Takes the run and retry requests other processes leave, for as long
+    /// as the engine lives. Runs each in this engine.
+    pub async fn serve_requests(self: Arc<Self>) {
+        loop {
+            let woken = self.wake.notify.notified();
+            match self.store.take_run_requests(self.now()) {
+                Ok(requests) => {
+                    for request in requests {
+                        self.clone().take(request);
+                    }
+                }
+                Err(err) => tracing::error!(%err, "cannot read run requests"),
+            }
+            woken.await;
+        }
+    }
+
+    fn take(self: Arc<Self>, request: RunRequestRecord) {
+        let begun = match request.kind {
+            RequestKind::Run => self
+                .create(&RunRequest {
+                    pipeline: request.target.clone(),
+                    revision: request.revision.clone(),
+                    variables: request.variables.clone(),
+                    trigger: request.trigger.clone(),
+                })
+                .map(|plan| (plan, Resume::default())),
+            RequestKind::Retry => self.retry(&request.target),
+        };
+        let (execution, error) = match &begun {
+            Ok((plan, _)) => (Some(plan.id.as_str()), None),
+            Err(err) => (None, Some(err.to_string())),
+        };
+        if let Err(err) = self
+            .store
+            .finish_run_request(&request.id, execution, error.as_deref())
+        {
+            tracing::error!(%err, request = %request.id, "cannot record a taken request");
+        }
+        let _ = wake::poke(&self.data_dir, &request.id);
+        if let Ok((plan, resume)) = begun {
+            tokio::spawn(async move {
+                if let Err(err) = self.run_from(plan, resume).await {
+                    tracing::error!(%err, "an execution could not finish");
+                }
+            });
+        }
+    }
+}
+
+/// Leaves a run or retry request for the running engine and returns the id
+/// of the execution it started.
+pub async fn submit(
+    store: &Store,
+    data_dir: &Path,
+    kind: RequestKind,
+    request: &RunRequest,
+    now: Millis,
+) -> Result<String, EngineError> {
+    let watch = wake::watch(data_dir).map_err(|e| {
+        EngineError::Workspace(format!("cannot watch for the engine's answer: {e}"))
+    })?;
+    let record = RunRequestRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind,
+        target: request.pipeline.clone(),
+        revision: request.revision.clone(),
+        variables: request.variables.clone(),
+        trigger: request.trigger.clone(),
+        execution_id: None,
+        error: None,
+        taken: false,
+    };
+    store.add_run_request(&record, now)?;
+    let _ = wake::poke(data_dir, &record.id);
+    let deadline = tokio::time::Instant::now() + TAKE_TIMEOUT;
+    loop {
+        let woken = watch.notify.notified();
+        if let Some(r) = store.run_request(&record.id)? {
+            if let Some(id) = r.execution_id {
+                return Ok(id);
+            }
+            if let Some(error) = r.error {
+                return Err(EngineError::Rejected(error));
+            }
+        }
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(EngineError::NoEngine);
+            }
+        }
+    }
+}
+
+/// Waits, without polling, until execution `id` ends; returns its record.
+pub async fn wait_for_end(
+    store: &Store,
+    data_dir: &Path,
+    id: &str,
+) -> Result<ExecutionDetail, EngineError> {
+    let watch = wake::watch(data_dir)
+        .map_err(|e| EngineError::Workspace(format!("cannot watch the execution: {e}")))?;
+    loop {
+        let woken = watch.notify.notified();
+        let detail = store
+            .execution(id)?
+            .ok_or_else(|| EngineError::NoSuchExecution(id.to_string()))?;
+        if detail.summary.status.is_final() {
+            return Ok(detail);
+        }
+        woken.await;
+    }
+}

@@ -1,0 +1,336 @@
+//! `environments:` in a pipeline file: where a deploy action deploys, with
+//! its provider, health checks, strategy, alarms and rollback policy.
+
+use serde::Serialize;
+
+use super::strategy::{self, Strategy};
+use super::units::{Duration, Percent};
+use crate::spec::read::{KeyPath, Reader};
+use crate::spec::yaml::{Node, Value};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Environment {
+    pub name: String,
+    pub provider: Provider,
+    /// A credential profile whose STS session is injected as AWS_*.
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub health: Option<Health>,
+    pub strategy: Option<Strategy>,
+    pub termination_wait: Option<Duration>,
+    pub bake: Option<Duration>,
+    pub alarms: Vec<Alarm>,
+    pub auto_rollback: Vec<RollbackOn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "provider", rename_all = "kebab-case")]
+pub enum Provider {
+    /// Local instances behind a router Slipway runs.
+    Local {
+        instances: u64,
+        listen: Option<String>,
+        run: Option<String>,
+    },
+    /// The user's own deploy tooling.
+    Command {
+        deploy: Vec<String>,
+        verify: Vec<String>,
+        rollback: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    pub check: HealthCheck,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub healthy_threshold: Option<u64>,
+    pub unhealthy_threshold: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HealthCheck {
+    Http { path: String, expect_status: u16 },
+    Command(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Alarm {
+    /// Share of failed responses the router saw over `window`.
+    ErrorRate { above: Percent, window: Duration },
+    /// In alarm while the command exits non-zero.
+    Command(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RollbackOn {
+    Failure,
+    Health,
+    Alarm,
+}
+
+const LOCAL_KEYS: [&str; 3] = ["instances", "listen", "run"];
+const COMMAND_KEYS: [&str; 3] = ["deploy", "verify", "rollback"];
+const COMMON_KEYS: [&str; 9] = [
+    "provider",
+    "account",
+    "region",
+    "health",
+    "strategy",
+    "termination-wait",
+    "bake",
+    "alarms",
+    "auto-rollback",
+];
+
+pub(super) fn read_all(r: &mut Reader, node: &Node, path: &KeyPath) -> Vec<Environment> {
+    let Some(mut f) = r.mapping(node, path, "environments") else {
+        return Vec::new();
+    };
+    f.rest()
+        .into_iter()
+        .filter_map(|e| {
+            let name = e.key.text()?;
+            read(r, &e.value, &path.key(name), name)
+        })
+        .collect()
+}
+
+fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Environment> {
+    let mut f = r.mapping(node, path, "an environment")?;
+    let provider_name = match f.get("provider") {
+        Some(n) => r.choice(n, &path.key("provider"), &["local", "command"], "provider"),
+        None => Some("local".to_string()),
+    };
+    let mut known: Vec<&str> = COMMON_KEYS.to_vec();
+    let provider = match provider_name.as_deref() {
+        Some("command") => {
+            known.extend(COMMAND_KEYS);
+            let mut list = |key: &str| {
+                f.get(key)
+                    .map(|n| r.strings(n, &path.key(key), "commands", true))
+                    .unwrap_or_default()
+            };
+            let deploy = list("deploy");
+            let verify = list("verify");
+            let rollback = list("rollback");
+            if deploy.is_empty() {
+                r.error(
+                    node,
+                    path,
+                    "a `command` environment needs `deploy:` commands",
+                );
+            }
+            Some(Provider::Command {
+                deploy,
+                verify,
+                rollback,
+            })
+        }
+        Some(_) => {
+            known.extend(LOCAL_KEYS);
+            let instances = f
+                .get("instances")
+                .and_then(|n| r.integer(n, &path.key("instances"), 1..=64, "an instance count"))
+                .unwrap_or(1);
+            let listen = f.get("listen").and_then(|n| {
+                let s = r.string(n, &path.key("listen"), "an address like 127.0.0.1:18080")?;
+                if s.parse::<std::net::SocketAddr>().is_err() {
+                    r.error(
+                        n,
+                        &path.key("listen"),
+                        format!("`{s}` is not an address like 127.0.0.1:18080"),
+                    );
+                }
+                Some(s)
+            });
+            let run = f
+                .get("run")
+                .and_then(|n| r.string(n, &path.key("run"), "the command that runs the service"));
+            Some(Provider::Local {
+                instances,
+                listen,
+                run,
+            })
+        }
+        None => None,
+    };
+    let text = |r: &mut Reader, f: &mut crate::spec::read::Fields<'_>, key: &str, what: &str| {
+        f.get(key).and_then(|n| r.string(n, &path.key(key), what))
+    };
+    let account = text(r, &mut f, "account", "a credential profile name");
+    let region = text(r, &mut f, "region", "an AWS region");
+    let health = f
+        .get("health")
+        .and_then(|n| health(r, n, &path.key("health")));
+    let strategy = f
+        .get("strategy")
+        .and_then(|n| strategy::read(r, n, &path.key("strategy")));
+    let termination_wait = f
+        .get("termination-wait")
+        .and_then(|n| strategy::duration(r, n, &path.key("termination-wait")));
+    let bake = f
+        .get("bake")
+        .and_then(|n| strategy::duration(r, n, &path.key("bake")));
+    let alarms = f
+        .get("alarms")
+        .map(|n| alarms(r, n, &path.key("alarms")))
+        .unwrap_or_default();
+    let auto_rollback = match f.get("auto-rollback") {
+        Some(n) => {
+            let p = path.key("auto-rollback");
+            let mut out = Vec::new();
+            for (i, item) in r.sequence(n, &p, "rollback causes").iter().enumerate() {
+                match r
+                    .choice(
+                        item,
+                        &p.index(i),
+                        &["failure", "health", "alarm"],
+                        "rollback cause",
+                    )
+                    .as_deref()
+                {
+                    Some("failure") => out.push(RollbackOn::Failure),
+                    Some("health") => out.push(RollbackOn::Health),
+                    Some("alarm") => out.push(RollbackOn::Alarm),
+                    _ => {}
+                }
+            }
+            out
+        }
+        None => vec![RollbackOn::Failure, RollbackOn::Health, RollbackOn::Alarm],
+    };
+    let what = format!(
+        "environment `{name}` (provider {})",
+        provider_name.as_deref().unwrap_or("?")
+    );
+    r.unknown_keys(&mut f, &known, &what);
+    Some(Environment {
+        name: name.to_string(),
+        provider: provider?,
+        account,
+        region,
+        health,
+        strategy,
+        termination_wait,
+        bake,
+        alarms,
+        auto_rollback,
+    })
+}
+
+fn health(r: &mut Reader, node: &Node, path: &KeyPath) -> Option<Health> {
+    let mut f = r.mapping(node, path, "a health check")?;
+    let http = f.get("http");
+    let command = f.get("command");
+    let check = match (http, command) {
+        (Some(h), None) => {
+            let path_text = r.string(h, &path.key("http"), "a URL path like /healthz")?;
+            if !path_text.starts_with('/') {
+                r.error(
+                    h,
+                    &path.key("http"),
+                    format!("`{path_text}` is not a URL path; start it with /"),
+                );
+            }
+            let expect_status = f
+                .get("expect-status")
+                .and_then(|n| r.integer(n, &path.key("expect-status"), 100..=599, "an HTTP status"))
+                .unwrap_or(200) as u16;
+            HealthCheck::Http {
+                path: path_text,
+                expect_status,
+            }
+        }
+        (None, Some(c)) => HealthCheck::Command(r.string(c, &path.key("command"), "a command")?),
+        (Some(_), Some(c)) => {
+            r.error(
+                c,
+                &path.key("command"),
+                "a health check is either `http` or `command`, not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            r.error(
+                node,
+                path,
+                "a health check needs `http: /path` or `command: …`",
+            );
+            return None;
+        }
+    };
+    let interval = f
+        .get("interval")
+        .and_then(|n| strategy::duration(r, n, &path.key("interval")));
+    let timeout = f
+        .get("timeout")
+        .and_then(|n| strategy::duration(r, n, &path.key("timeout")));
+    let healthy_threshold = f
+        .get("healthy-threshold")
+        .and_then(|n| r.integer(n, &path.key("healthy-threshold"), 1..=100, "a count"));
+    let unhealthy_threshold = f
+        .get("unhealthy-threshold")
+        .and_then(|n| r.integer(n, &path.key("unhealthy-threshold"), 1..=100, "a count"));
+    let mut known = vec![
+        "http",
+        "command",
+        "interval",
+        "timeout",
+        "healthy-threshold",
+        "unhealthy-threshold",
+    ];
+    if matches!(check, HealthCheck::Http { .. }) {
+        known.push("expect-status");
+    }
+    r.unknown_keys(&mut f, &known, "a health check");
+    Some(Health {
+        check,
+        interval,
+        timeout,
+        healthy_threshold,
+        unhealthy_threshold,
+    })
+}
+
+fn alarms(r: &mut Reader, node: &Node, path: &KeyPath) -> Vec<Alarm> {
+    let mut out = Vec::new();
+    for (i, item) in r.sequence(node, path, "alarms").iter().enumerate() {
+        let p = path.index(i);
+        let Some(mut f) = r.mapping(item, &p, "an alarm (`error-rate:` or `command:`)") else {
+            continue;
+        };
+        if let Some(n) = f.get("error-rate") {
+            let ep = p.key("error-rate");
+            if let Some(mut g) = r.mapping(n, &ep, "an error-rate alarm") {
+                let above = match g.get("above") {
+                    Some(v) => strategy::percent(r, v, &ep.key("above"), false),
+                    None => {
+                        r.error(n, &ep, "missing `above` (a percentage like 5%)");
+                        None
+                    }
+                };
+                let window = g
+                    .get("window")
+                    .and_then(|v| strategy::duration(r, v, &ep.key("window")))
+                    .unwrap_or(Duration { seconds: 60 });
+                r.unknown_keys(&mut g, &["above", "window"], "an error-rate alarm");
+                if let Some(above) = above {
+                    out.push(Alarm::ErrorRate { above, window });
+                }
+            }
+        } else if let Some(n) = f.get("command") {
+            if let Some(c) = r.string(n, &p.key("command"), "a command") {
+                out.push(Alarm::Command(c));
+            }
+        } else if !matches!(item.value, Value::Mapping(ref m) if !m.is_empty()) {
+            r.error(item, &p, "an alarm needs `error-rate:` or `command:`");
+        }
+        r.unknown_keys(&mut f, &["error-rate", "command"], "an alarm");
+    }
+    out
+}
