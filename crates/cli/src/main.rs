@@ -3,11 +3,13 @@
 //!
 //! Exit codes: 0 success, 1 an operation failed, 2 bad usage.
 
+mod creds;
 mod executions;
 mod output;
 mod repo;
 mod serve;
 mod validate;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +48,11 @@ enum Command {
     Repo(repo::RepoCommand),
     /// Serve the web UI and the HTTP API on 127.0.0.1 (token-protected).
     Serve(serve::ServeArgs),
+    /// Watch every trusted repository and run what its commits trigger.
+    Watch(watch::WatchArgs),
+    /// AWS credential profiles: keychain-held keys, STS sessions.
+    #[command(subcommand)]
+    Creds(creds::CredsCommand),
     /// Run a pipeline on a revision, in the foreground until it ends.
     Run(executions::RunArgs),
     /// Re-run a failed execution's failed actions, on the same revision and artifacts.
@@ -86,6 +93,8 @@ fn main() -> ExitCode {
         Command::Status { json } => status(cli.data_dir, json),
         Command::Repo(command) => repo::run(cli.data_dir, command),
         Command::Serve(args) => serve::run(cli.data_dir, args),
+        Command::Watch(args) => watch::run(cli.data_dir, args),
+        Command::Creds(command) => creds::run(cli.data_dir, command),
         Command::Run(args) => executions::run(cli.data_dir, args),
         Command::Retry(args) => executions::retry(cli.data_dir, args),
         Command::Executions(args) => executions::list(cli.data_dir, args),

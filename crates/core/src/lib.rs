@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod build;
+pub mod creds;
 pub mod engine;
 pub mod platform;
 pub mod repos;

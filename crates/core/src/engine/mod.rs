@@ -234,6 +234,20 @@ impl Engine {
         Ok(plan)
     }
 
+    /// Creates an execution and runs it in the background on the current
+    /// tokio runtime; returns its id at once. What triggers use.
+    pub fn start_run(self: &Arc<Self>, request: &RunRequest) -> Result<String, EngineError> {
+        let plan = self.create(request)?;
+        let id = plan.id.clone();
+        let engine = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = engine.run(plan).await {
+                tracing::error!(%err, "an execution could not finish");
+            }
+        });
+        Ok(id)
+    }
+
     /// Runs a created execution to its end and returns its final record.
     pub async fn run(self: &Arc<Self>, plan: Plan) -> Result<ExecutionDetail, EngineError> {
         self.run_from(plan, Resume::default()).await

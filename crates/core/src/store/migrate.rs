@@ -9,16 +9,25 @@ use rusqlite::Connection;
 
 use super::StoreError;
 
+/// In order; each module's migration is its own const, so work on one
+/// module's tables never edits another's. Append, never reorder.
 const MIGRATIONS: &[&str] = &[
-    // 1: repositories the user added.
-    "CREATE TABLE repositories (
+    REPOSITORIES,
+    EXECUTIONS,
+    super::heads::MIGRATION,
+    super::profiles::MIGRATION,
+];
+
+/// 1: repositories the user added.
+const REPOSITORIES: &str = "CREATE TABLE repositories (
         name      TEXT PRIMARY KEY NOT NULL,
         path      TEXT NOT NULL,
         trusted   INTEGER NOT NULL DEFAULT 0,
         added_at  INTEGER NOT NULL
-    ) STRICT;",
-    // 2: executions, their stages and actions, artifacts and approvals.
-    "CREATE TABLE executions (
+    ) STRICT;";
+
+/// 2: executions, their stages and actions, artifacts, approvals, requests.
+const EXECUTIONS: &str = "CREATE TABLE executions (
         id          TEXT PRIMARY KEY NOT NULL,
         seq         INTEGER NOT NULL UNIQUE,
         repository  TEXT NOT NULL,
@@ -93,8 +102,7 @@ const MIGRATIONS: &[&str] = &[
         taken_at     INTEGER,
         execution_id TEXT,
         error        TEXT
-    ) STRICT;",
-];
+    ) STRICT;";
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let known = MIGRATIONS.len() as i64;

@@ -7,7 +7,9 @@
 //! commands can read while one of them writes.
 
 mod executions;
+mod heads;
 mod migrate;
+mod profiles;
 mod repositories;
 mod requests;
 
