@@ -53,6 +53,9 @@ enum Command {
     /// AWS credential profiles: keychain-held keys, STS sessions.
     #[command(subcommand)]
     Creds(creds::CredsCommand),
+    /// Local secrets for buildspec `secrets-manager` / `parameter-store` references.
+    #[command(subcommand)]
+    Secret(creds::SecretCommand),
     /// Run a pipeline on a revision, in the foreground until it ends.
     Run(executions::RunArgs),
     /// Re-run a failed execution's failed actions, on the same revision and artifacts.
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(cli.data_dir, args),
         Command::Watch(args) => watch::run(cli.data_dir, args),
         Command::Creds(command) => creds::run(cli.data_dir, command),
+        Command::Secret(command) => creds::run_secret(cli.data_dir, command),
         Command::Run(args) => executions::run(cli.data_dir, args),
         Command::Retry(args) => executions::retry(cli.data_dir, args),
         Command::Executions(args) => executions::list(cli.data_dir, args),
