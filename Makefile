@@ -73,10 +73,10 @@ tauri-driver: $(TAURI_DRIVER)
 $(TAURI_DRIVER):
 	$(CARGO) install tauri-driver --locked --root $(TOOLS)
 
-venv: $(VENV)/bin/moto_server
-$(VENV)/bin/moto_server:
+venv: $(VENV)/bin/aws
+$(VENV)/bin/aws:
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]' awscli
 
 # ---- one suite alone (after `make test` has set things up once) ----
 

@@ -240,7 +240,7 @@ fn killing_the_engine_mid_build_loses_no_record_and_the_next_engine_marks_it_int
         "web",
         &[
             (".slipway/ci.yml", "version: 1\nstages:\n  - name: Build\n    actions:\n      - { name: slow, type: build }\n"),
-            ("buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo started > started\n      - sleep 300\n"),
+            ("buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo $$ > started\n      - sleep 300\n"),
         ],
     );
     let mut run = world.spawn(&["run", "web/ci", "--wait"]);
@@ -254,6 +254,15 @@ fn killing_the_engine_mid_build_loses_no_record_and_the_next_engine_marks_it_int
         })
     });
     let id = world.latest_execution().unwrap();
+    let shell: u32 = std::fs::read_to_string(
+        data.join("executions")
+            .join(&id)
+            .join("actions/0-slow/src/started"),
+    )
+    .unwrap()
+    .trim()
+    .parse()
+    .unwrap();
     run.kill().unwrap(); // SIGKILL: no chance to clean up.
     run.wait().unwrap();
     let e = world.json(&["execution", &id, "--json"]);
@@ -275,6 +284,9 @@ fn killing_the_engine_mid_build_loses_no_record_and_the_next_engine_marks_it_int
     assert_eq!(e["stages"][0]["status"], "Interrupted");
     assert_eq!(e["stages"][0]["actions"][0]["status"], "Interrupted");
     assert!(!e["ended_at"].is_null());
+    world.wait_until("the dead engine's build processes to be gone", || {
+        !alive(shell)
+    });
 }
 
 #[test]

@@ -375,3 +375,14 @@ fn a_misspelt_key_gets_a_suggestion() {
         (5, "stages[0].actions[0].run_order")
     );
 }
+
+#[test]
+fn the_execution_id_is_a_builtin_variable_and_a_misspelt_one_is_named() {
+    let ok = "version: 1\nstages:\n  - name: S\n    actions:\n      - { name: a, type: command, commands: ['echo #{codepipeline.PipelineExecutionId}'] }\n";
+    assert_eq!(errors(ok), Vec::<String>::new());
+    let bad = ok.replace("PipelineExecutionId", "ExecutionId");
+    one_error(
+        &bad,
+        "is not an execution variable; it offers PipelineExecutionId",
+    );
+}

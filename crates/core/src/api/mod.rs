@@ -272,13 +272,21 @@ mod commands {
     pub async fn repo_add(core: &Core, req: RepoAddRequest) -> Result<RepositoryInfo, ApiError> {
         let path = std::path::Path::new(&req.path);
         let now = core.clock.now();
-        Ok(crate::repos::add(
+        let added = crate::repos::add(
             &core.store,
             path,
             req.name.as_deref(),
             req.trust.unwrap_or(false),
             now,
-        )?)
+        )?;
+        repositories_changed(core);
+        Ok(added)
+    }
+
+    /// Tells a running engine (maybe in another process) to re-read the
+    /// repository list, so watching follows without a restart.
+    fn repositories_changed(core: &Core) {
+        let _ = crate::engine::wake::poke(&core.data_dir, crate::engine::wake::REPOSITORIES);
     }
 
     pub async fn repo_list(core: &Core, _: RepoListRequest) -> Result<RepoListResponse, ApiError> {
@@ -291,7 +299,9 @@ mod commands {
         core: &Core,
         req: RepoNameRequest,
     ) -> Result<RepositoryInfo, ApiError> {
-        Ok(crate::repos::remove(&core.store, &req.name)?)
+        let removed = crate::repos::remove(&core.store, &req.name)?;
+        repositories_changed(core);
+        Ok(removed)
     }
 
     pub async fn executions(
@@ -400,11 +410,9 @@ mod commands {
         core: &Core,
         req: RepoTrustRequest,
     ) -> Result<RepositoryInfo, ApiError> {
-        Ok(crate::repos::set_trusted(
-            &core.store,
-            &req.name,
-            req.trusted.unwrap_or(true),
-        )?)
+        let repo = crate::repos::set_trusted(&core.store, &req.name, req.trusted.unwrap_or(true))?;
+        repositories_changed(core);
+        Ok(repo)
     }
 }
 

@@ -208,6 +208,11 @@ impl Engine {
             .namespace("variables")
             .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
+        // Lets the next engine find this build's processes if this one dies.
+        env.push((
+            crate::platform::orphans::EXECUTION_ENV.to_string(),
+            job.execution_id.clone(),
+        ));
         for (name, dir) in &src.secondary {
             env.push((
                 format!("CODEBUILD_SRC_DIR_{name}"),

@@ -155,9 +155,14 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Marks what a dead engine left running as `Interrupted`.
+    /// Marks what a dead engine left running as `Interrupted`, and ends the
+    /// processes its builds left behind.
     pub fn recover(&self) -> Result<Vec<String>, EngineError> {
         let ids = self.store.interrupt_unfinished(self.clock.now())?;
+        let killed = crate::platform::orphans::kill_orphans(&ids);
+        if killed > 0 {
+            tracing::warn!(killed, "ended processes left by interrupted executions");
+        }
         for id in &ids {
             tracing::warn!(execution = %id, "marked Interrupted: its engine stopped while it ran");
             self.emit_execution(id);

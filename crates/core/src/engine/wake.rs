@@ -11,6 +11,9 @@ use tokio::sync::Notify;
 
 const WAKE_DIR: &str = "wake";
 
+/// The poke that says the repository list changed (added, removed, trust).
+pub const REPOSITORIES: &str = "repositories";
+
 fn wake_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(WAKE_DIR)
 }

@@ -5,6 +5,7 @@
 //! conventions and compiled by their own builds.
 
 pub mod fs;
+pub mod orphans;
 pub mod process;
 
 use std::path::{Path, PathBuf};

@@ -23,6 +23,10 @@ pub(super) struct StageNodes<'n> {
 pub const VARIABLES_NAMESPACE: &str = "variables";
 pub const SOURCE_NAMESPACE: &str = "Source";
 pub const ROLLBACK_NAMESPACE: &str = "rollback";
+/// CodePipeline's own namespace: the execution itself.
+pub const EXECUTION_NAMESPACE: &str = "codepipeline";
+/// What `#{codepipeline.NAME}` offers.
+pub const EXECUTION_VARIABLES: [&str; 1] = ["PipelineExecutionId"];
 /// What the implicit source stage exports as `#{Source.NAME}`.
 pub const SOURCE_VARIABLES: [&str; 6] = [
     "COMMIT_ID",
@@ -249,6 +253,17 @@ fn check_reference(
                     )),
                 }
                 at(r, m);
+            }
+        }
+        EXECUTION_NAMESPACE => {
+            if !EXECUTION_VARIABLES.contains(&name.as_str()) {
+                at(
+                    r,
+                    format!(
+                        "`#{{codepipeline.{name}}}` is not an execution variable; it offers {}",
+                        EXECUTION_VARIABLES.join(", ")
+                    ),
+                );
             }
         }
         ROLLBACK_NAMESPACE if in_environment => {}
