@@ -316,34 +316,28 @@ pub fn stop(data_dir: Option<PathBuf>, id: String, abandon: bool) -> Result<(), 
     Ok(())
 }
 
-pub fn logs(data_dir: Option<PathBuf>, id: String, action: Option<String>) -> Result<(), CliError> {
-    let dir = slipway_core::platform::data_dir(data_dir.as_deref())?;
-    let value = crate::call(
-        Some(dir.clone()),
-        "execution",
-        serde_json::json!({"id": id}),
-    )?;
-    let detail: ExecutionDetail = output::parse(value)?;
-    let logs = dir.join("executions").join(&id).join("logs");
-    let mut shown = 0;
-    for (idx, stage) in detail.stages.iter().enumerate() {
-        for a in &stage.actions {
-            if action.as_deref().is_some_and(|n| n != a.name) {
-                continue;
-            }
-            let path = logs.join(format!("{idx}-{}.log", a.name));
-            let Ok(mut file) = std::fs::File::open(&path) else {
-                continue;
-            };
-            if action.is_none() {
-                println!("==> {} / {} <==", stage.name, a.name);
-            }
-            let mut out = std::io::stdout().lock();
-            std::io::copy(&mut file, &mut out)
-                .map_err(|e| CliError::Failed(format!("reading {}: {e}", path.display())))?;
-            shown += 1;
-        }
-    }
+pub fn logs(
+    data_dir: Option<PathBuf>,
+    id: String,
+    action: Option<String>,
+    follow: bool,
+) -> Result<(), CliError> {
+    let core = crate::open_core(data_dir, "cli")?;
+    let runtime = crate::runtime()?;
+    let shown = runtime
+        .block_on(async {
+            let mut out = std::io::stdout();
+            engine::logs::copy_logs(
+                core.store(),
+                core.data_dir(),
+                &id,
+                action.as_deref(),
+                follow,
+                &mut out,
+            )
+            .await
+        })
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     if shown == 0 {
         return Err(CliError::Failed(match action {
             Some(a) => format!("execution {id} has no log for action `{a}` (yet)"),

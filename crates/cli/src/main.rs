@@ -85,6 +85,9 @@ enum Command {
         /// Only this action's log.
         #[arg(long)]
         action: Option<String>,
+        /// Keep printing what is written until the execution ends.
+        #[arg(long, short = 'f')]
+        follow: bool,
     },
     /// Check pipeline files, buildspecs and appspecs; report every error.
     Validate(validate::ValidateArgs),
@@ -106,7 +109,7 @@ fn main() -> ExitCode {
         Command::Approve(args) => executions::decide(cli.data_dir, args, true),
         Command::Reject(args) => executions::decide(cli.data_dir, args, false),
         Command::Stop { id, abandon } => executions::stop(cli.data_dir, id, abandon),
-        Command::Logs { id, action } => executions::logs(cli.data_dir, id, action),
+        Command::Logs { id, action, follow } => executions::logs(cli.data_dir, id, action, follow),
         Command::Validate(args) => return ExitCode::from(validate::run(&args)),
     };
     match result {

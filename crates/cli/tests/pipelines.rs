@@ -452,3 +452,99 @@ fn with_serve_running_the_cli_hands_runs_to_its_engine_instead_of_running_twice(
     let _ = serve.kill();
     let _ = serve.wait();
 }
+
+/// Waits for `child` and returns (exit code, peak resident memory in KiB)
+/// from the kernel's accounting of that process.
+#[cfg(target_os = "linux")]
+fn wait_with_peak_rss(child: std::process::Child) -> (Option<i32>, i64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 only writes to the
+    // two pointers, which outlive the call.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    std::mem::forget(child); // already reaped
+    (code, usage.ru_maxrss)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_build_printing_a_gibibyte_keeps_the_engine_small_and_the_log_whole() {
+    const LINES: u64 = 10 * 1024 * 1024; // × 103 bytes ≈ 1.0 GiB
+    let world = World::new();
+    let payload = "x".repeat(100);
+    world.repo(
+        "loud",
+        &[
+            (".slipway/ci.yml", "version: 1\nstages:\n  - name: Build\n    actions:\n      - { name: shout, type: build }\n"),
+            (
+                "buildspec.yml",
+                &format!("version: 0.2\nphases:\n  build:\n    commands:\n      - yes 'L:{payload}' | head -n {LINES}\n"),
+            ),
+        ],
+    );
+    let child = world
+        .slipway()
+        .args(["run", "loud/ci", "--wait"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (code, peak_kib) = wait_with_peak_rss(child);
+    assert_eq!(code, Some(0));
+    let id = world.latest_execution().unwrap();
+    let log = world
+        .data()
+        .join("executions")
+        .join(&id)
+        .join("logs/0-shout.log");
+    let out = std::process::Command::new("grep")
+        .args(["-c", &format!("^L:{payload}$")])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let counted: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(counted, LINES, "every line reached the log");
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size >= LINES * 103, "{size} bytes");
+    eprintln!("peak RSS of `slipway run` over a {size}-byte build log: {peak_kib} KiB");
+    assert!(
+        peak_kib < 100 * 1024,
+        "the engine held {peak_kib} KiB at its peak: output must stream, not pile up"
+    );
+}
+
+#[test]
+fn logs_follow_prints_output_as_it_comes_and_ends_with_the_execution() {
+    let world = World::new();
+    world.repo(
+        "chatty",
+        &[
+            (".slipway/ci.yml", "version: 1\nstages:\n  - name: Build\n    actions:\n      - { name: talk, type: build }\n  - name: Check\n    actions:\n      - { name: after, type: command, commands: ['echo second action'] }\n"),
+            ("buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo first line\n      - sleep 1\n      - echo last line\n"),
+        ],
+    );
+    let mut run = world.spawn(&["run", "chatty/ci", "--wait"]);
+    let mut id = None;
+    world.wait_until("the execution to start", || {
+        id = world.latest_execution();
+        id.is_some()
+    });
+    let id = id.unwrap();
+    let follow = world.spawn(&["logs", &id, "--follow"]);
+    let out = follow.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(run.wait().unwrap().success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.find("first line").expect("first line");
+    let last = text.find("last line").expect("last line");
+    assert!(first < last);
+    assert!(text.contains("==> Check / after <=="), "{text}");
+    assert!(text.contains("second action"), "{text}");
+}

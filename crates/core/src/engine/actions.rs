@@ -176,7 +176,10 @@ impl Engine {
         self.emit_execution(&job.execution_id);
         let mut result = match job.action.r#type {
             ActionType::Approval => self.run_approval(&job).await,
-            _ => self.run_build(&job).await,
+            _ => {
+                let _artifacts = self.artifacts_gate.read().await;
+                self.run_build(&job).await
+            }
         }
         .unwrap_or_else(|err| ActionResult::failed(&job, err));
         if let Some(Status::Stopped) = self.stop_requested(&job.execution_id)? {

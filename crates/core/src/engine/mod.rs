@@ -8,9 +8,11 @@
 
 mod actions;
 mod lock;
+pub mod logs;
 mod modes;
 mod plan;
 mod requests;
+pub mod retention;
 mod status;
 mod vars;
 pub mod wake;
@@ -114,6 +116,9 @@ pub struct Engine {
     lanes: modes::Lanes,
     /// Orders executions for the modes: a later execution is newer.
     sequence: std::sync::atomic::AtomicU64,
+    /// Builds hold it shared while they store or read artifacts; retention
+    /// runs only when it can hold it alone.
+    artifacts_gate: Arc<tokio::sync::RwLock<()>>,
     /// Stop handles of the builds running now, per execution.
     running: Mutex<HashMap<String, Vec<StopHandle>>>,
     wake: wake::WakeWatch,
@@ -147,6 +152,7 @@ impl Engine {
             events,
             slots: Arc::new(Semaphore::new(max_parallel.max(1))),
             lanes: modes::Lanes::default(),
+            artifacts_gate: Arc::new(tokio::sync::RwLock::new(())),
             sequence: std::sync::atomic::AtomicU64::new(0),
             running: Mutex::new(HashMap::new()),
             wake,
@@ -331,6 +337,7 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
         self.emit_execution(&id);
+        self.sweep_when_idle();
         self.store
             .execution(&id)?
             .ok_or(EngineError::NoSuchExecution(id))
@@ -414,6 +421,26 @@ impl Engine {
             }
         }
         Ok(self.stop_requested(id)?.unwrap_or(Status::Succeeded))
+    }
+
+    /// Applies the retention policy if no build is using artifacts now (the
+    /// next execution to end tries again otherwise).
+    fn sweep_when_idle(&self) {
+        let Ok(exclusive) = self.artifacts_gate.clone().try_write_owned() else {
+            return;
+        };
+        let store = self.store.clone();
+        let data_dir = self.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            match retention::sweep(&store, &data_dir) {
+                Ok(swept) if swept != retention::Swept::default() => {
+                    tracing::info!(?swept, "retention removed old artifacts and workspaces")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(%err, "retention could not finish"),
+            }
+            drop(exclusive);
+        });
     }
 
     /// `Some(Stopped)` once someone asked this execution to stop.

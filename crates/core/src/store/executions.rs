@@ -510,6 +510,41 @@ impl Store {
         }))
     }
 
+    /// What retention must keep: the ids of each pipeline's newest `recent`
+    /// executions, of its newest `succeeded` successful ones (what a rollback
+    /// returns to), and of every execution still running.
+    pub fn executions_to_keep(
+        &self,
+        recent: u32,
+        succeeded: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id FROM (
+                 SELECT id, status,
+                        ROW_NUMBER() OVER (PARTITION BY repository, pipeline ORDER BY seq DESC) AS nth,
+                        ROW_NUMBER() OVER (PARTITION BY repository, pipeline, status = 'Succeeded' ORDER BY seq DESC) AS nth_of_kind
+                 FROM executions)
+             WHERE nth <= ?1 OR (status = 'Succeeded' AND nth_of_kind <= ?2)
+                   OR status IN ('InProgress', 'Stopping')",
+        )?;
+        let rows = stmt.query_map(params![recent, succeeded], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The digests of every artifact the executions `ids` produced.
+    pub fn artifact_digests(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT digest FROM artifacts WHERE execution_id = ?1")?;
+        let mut digests = Vec::new();
+        for id in ids {
+            for d in stmt.query_map([id], |r| r.get::<_, String>(0))? {
+                digests.push(d?);
+            }
+        }
+        Ok(digests)
+    }
+
     /// After a crash: every execution, stage and action left running becomes
     /// `Interrupted`. Returns the executions it marked.
     pub fn interrupt_unfinished(&self, now: Millis) -> Result<Vec<String>, StoreError> {
