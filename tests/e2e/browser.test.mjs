@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
@@ -104,6 +105,34 @@ describe("slipway serve", () => {
     await page.getByTestId("version").waitFor();
     await page.screenshot({ path: join(OUT, "browser.png"), fullPage: true });
     assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+
+  it("shows an execution that a terminal started, live, as the engine runs it", async () => {
+    const repo = join(tempDir("repo"), "shop");
+    mkdirSync(join(repo, ".slipway"), { recursive: true });
+    writeFileSync(
+      join(repo, ".slipway", "ci.yml"),
+      "version: 1\nstages:\n  - name: Build\n    actions:\n      - { name: compile, type: command, commands: ['sleep 1', 'echo built'] }\n",
+    );
+    const git = (...args) => execFileSync("git", ["-C", repo, ...args]);
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("-c", "user.name=Release Manager", "-c", "user.email=rm@example.com", "commit", "-qm", "Add the CI pipeline");
+    const cli = (...args) => execFileSync(SLIPWAY, [...args, "--data-dir", dataDir], { encoding: "utf8" });
+    cli("repo", "add", repo, "--trust");
+
+    const page = await browser.newPage();
+    await page.goto(serve.url);
+    await page.getByTestId("no-executions").waitFor();
+    // serve hosts the engine: the CLI hands the run over and returns.
+    const id = cli("run", "shop/ci").trim();
+    const row = page.getByTestId("execution-row").filter({ hasText: "shop/ci" });
+    await row.getByText("InProgress").waitFor({ timeout: 10_000 });
+    await row.getByText("Succeeded").waitFor({ timeout: 20_000 });
+    assert.match(await row.textContent(), /Add the CI pipeline/);
+    assert.equal(JSON.parse(cli("execution", id, "--json")).status, "Succeeded");
+    await page.screenshot({ path: join(OUT, "browser-executions.png"), fullPage: true });
     await page.close();
   });
 
