@@ -548,3 +548,49 @@ fn logs_follow_prints_output_as_it_comes_and_ends_with_the_execution() {
     assert!(text.contains("==> Check / after <=="), "{text}");
     assert!(text.contains("second action"), "{text}");
 }
+
+#[test]
+fn stop_without_abandon_lets_the_running_action_finish_and_starts_nothing_more() {
+    let world = World::new();
+    world.repo(
+        "web",
+        &[
+            (".slipway/ci.yml", "version: 1\nstages:\n  - name: Build\n    actions:\n      - { name: compile, type: build }\n  - name: Ship\n    actions:\n      - { name: ship, type: command, commands: ['touch shipped'] }\n"),
+            ("buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n      - touch started\n      - sleep 1\n      - echo finished-anyway\n"),
+        ],
+    );
+    let mut run = world.spawn(&["run", "web/ci", "--wait"]);
+    let data = world.data();
+    world.wait_until("the build to start", || {
+        world.latest_execution().is_some_and(|id| {
+            data.join("executions").join(id).join("actions/0-compile/src/started").exists()
+        })
+    });
+    let id = world.latest_execution().unwrap();
+    assert!(world.run(&["stop", &id]).status.success());
+    assert_eq!(run.wait().unwrap().code(), Some(1));
+    let e = world.json(&["execution", &id, "--json"]);
+    assert_eq!(e["status"], "Stopped");
+    assert_eq!(e["stages"][0]["actions"][0]["status"], "Succeeded", "it was let finish");
+    assert!(e["stages"][1]["status"].is_null(), "nothing after it started");
+    let log = String::from_utf8_lossy(&world.run(&["logs", &id]).stdout).to_string();
+    assert!(log.contains("finished-anyway"), "{log}");
+    let out = world.run(&["stop", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already over"));
+}
+
+#[test]
+fn an_unanswered_approval_fails_when_its_timeout_passes() {
+    let world = World::new();
+    world.repo(
+        "web",
+        &[(".slipway/ci.yml", "version: 1\nstages:\n  - name: Gate\n    actions:\n      - { name: release-manager, type: approval, timeout: 1s }\n")],
+    );
+    let out = world.run(&["run", "web/ci", "--wait", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let action = &e["stages"][0]["actions"][0];
+    assert_eq!(action["status"], "Failed");
+    assert!(action["error"].as_str().unwrap().contains("timed out"), "{action}");
+}
