@@ -39,7 +39,9 @@ build_once() {
 run_rust() {
   local log=$OUT/rust.log
   build_once
-  cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+  # The credentials tests use a real Secret Service keychain: a private
+  # D-Bus session with an unlocked gnome-keyring, made by with-keyring.sh.
+  bash tests/with-keyring.sh cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
   local code=${PIPESTATUS[0]}
   local p f
   p=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')

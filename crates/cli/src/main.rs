@@ -78,6 +78,8 @@ enum Command {
         /// End running actions now.
         #[arg(long)]
         abandon: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Print an execution's logs.
     Logs {
@@ -108,7 +110,7 @@ fn main() -> ExitCode {
         Command::Execution { id, json } => executions::show(cli.data_dir, id, json),
         Command::Approve(args) => executions::decide(cli.data_dir, args, true),
         Command::Reject(args) => executions::decide(cli.data_dir, args, false),
-        Command::Stop { id, abandon } => executions::stop(cli.data_dir, id, abandon),
+        Command::Stop { id, abandon, json } => executions::stop(cli.data_dir, id, abandon, json),
         Command::Logs { id, action, follow } => executions::logs(cli.data_dir, id, action, follow),
         Command::Validate(args) => return ExitCode::from(validate::run(&args)),
     };

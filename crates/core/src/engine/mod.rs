@@ -337,6 +337,7 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
         self.emit_execution(&id);
+        self.notify_end(&plan, status, error.as_deref());
         self.sweep_when_idle();
         self.store
             .execution(&id)?
@@ -421,6 +422,29 @@ impl Engine {
             }
         }
         Ok(self.stop_requested(id)?.unwrap_or(Status::Succeeded))
+    }
+
+    /// Tells the person (tray, window, browser) how an execution ended.
+    fn notify_end(&self, plan: &Plan, status: Status, error: Option<&str>) {
+        use crate::api::{Notification, NotificationLevel};
+        let level = match status {
+            Status::Succeeded => NotificationLevel::Success,
+            Status::Failed | Status::Interrupted => NotificationLevel::Failure,
+            _ => NotificationLevel::Info,
+        };
+        let mut body = format!(
+            "{} {}",
+            &plan.revision.commit[..plan.revision.commit.len().min(8)],
+            plan.revision.message
+        );
+        if let Some(error) = error {
+            body.push_str(&format!(": {error}"));
+        }
+        self.emit(Event::Notification(Notification {
+            title: format!("{} {}", plan.key(), status.as_str()),
+            body,
+            level,
+        }));
     }
 
     /// Applies the retention policy if no build is using artifacts now (the
