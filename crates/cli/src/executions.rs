@@ -299,12 +299,21 @@ pub fn decide(
     Ok(())
 }
 
-pub fn stop(data_dir: Option<PathBuf>, id: String, abandon: bool) -> Result<(), CliError> {
-    crate::call(
+pub fn stop(
+    data_dir: Option<PathBuf>,
+    id: String,
+    abandon: bool,
+    json: bool,
+) -> Result<(), CliError> {
+    let value = crate::call(
         data_dir,
         "stop",
         serde_json::json!({"id": id, "abandon": abandon}),
     )?;
+    if json {
+        output::print_json(&value);
+        return Ok(());
+    }
     println!(
         "stopping {id}{}",
         if abandon {
