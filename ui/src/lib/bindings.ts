@@ -176,13 +176,13 @@ variables: { [key in string]: string },
  */
 reports: Array<ReportCounts>, error: string | null, approval: ApprovalRecord | null, };
 
-export type ReportCounts = { group: string, passed: number, failed: number, skipped: number, };
-
 export type ApprovalRecord = { 
 /**
  * `Approved` or `Rejected`.
  */
 decision: string, comment: string, decided_by: string, decided_at: number, };
+
+export type ReportCounts = { group: string, passed: number, failed: number, skipped: number, };
 
 export type DecisionRequest = { id: string, 
 /**

@@ -144,3 +144,113 @@ pub fn alive(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// For `tests/creds.rs`: a moto STS server on a free port, from the
+/// project's `.venv` (installed by `make test`), killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
+        assert!(
+            bin.exists(),
+            "{} is missing: run `make test` once (it installs moto into .venv)",
+            bin.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Fails with what to do when the test keychain is not running.
+pub fn require_keyring() {
+    assert!(
+        std::env::var("SLIPWAY_TEST_KEYRING").as_deref() == Ok("1"),
+        "the credentials tests need a Secret Service keychain: run them as \
+         `tests/with-keyring.sh cargo test …` (make test does)"
+    );
+}
+
+/// Runs slipway with `stdin` piped in.
+pub fn run_with_stdin(mut cmd: Command, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The lines a spawned process prints on stdout, as they come (read on a
+/// thread, so a test can wait for one without blocking on the pipe).
+pub fn stdout_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("spawned with piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for the next JSON line that `pick` accepts; returns it.
+pub fn next_json(
+    lines: &std::sync::mpsc::Receiver<String>,
+    what: &str,
+    mut pick: impl FnMut(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("waiting for {what}: {e}"));
+        let value: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        if pick(&value) {
+            return value;
+        }
+    }
+}

@@ -3,12 +3,18 @@
 //! impersonate CodeBuild, then the buildspec's `env.variables`, then the
 //! pipeline's variables, then the `CODEBUILD_*` variables the runner owns.
 //!
-//! This module owns that precedence and the reserved names. It must never
-//! resolve secrets itself: `parameter-store` and `secrets-manager` go
-//! through the credentials module, and until it exists they are refused with
-//! an error, never replaced by an empty value.
+//! `parameter-store` and `secrets-manager` references resolve by name to
+//! Slipway's local secrets (`slipway secret set`, kept in the keychain by
+//! `crate::creds`), which the engine hands in as `BuildJob::local_secrets`
+//! and masks. This module owns that precedence, the references' meaning and
+//! the reserved names. It must never read the keychain itself, and a
+//! reference with no local secret is an error before any command runs,
+//! never an empty value.
 
 use std::collections::BTreeMap;
+
+/// Local secrets by name.
+type LocalSecrets = BTreeMap<String, String>;
 
 use crate::spec::buildspec::Env;
 
@@ -39,29 +45,89 @@ pub(crate) struct BuildEnv {
     pub warnings: Vec<String>,
 }
 
-/// Refuses the buildspec's secret references until the credentials module
-/// exists: a build must fail before any command rather than run with an
-/// empty password.
-pub(crate) fn check_secret_references(env: &Env) -> Result<(), String> {
-    if let Some((name, parameter)) = env.parameter_store.first() {
-        return Err(format!(
-            "env.parameter-store: variable {name} refers to parameter {parameter}; \
-             parameter-store references need an AWS account: not supported yet"
-        ));
+/// Fails (before any command runs) when a buildspec secret reference names
+/// no local secret.
+pub(crate) fn check_secret_references(env: &Env, local: &LocalSecrets) -> Result<(), String> {
+    resolve_secret_references(env, local).map(drop)
+}
+
+/// The variables a buildspec's `parameter-store` and `secrets-manager`
+/// references stand for. A parameter resolves to the local secret of the
+/// same name; a secret (`secret-id:json-key:…`) to the local secret named by
+/// its id, or by the name inside its ARN, and to one key of its JSON value
+/// when `json-key` is given. Version stages and ids are not kept locally:
+/// there is one value per name.
+pub(crate) fn resolve_secret_references(
+    env: &Env,
+    local: &LocalSecrets,
+) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (name, parameter) in &env.parameter_store {
+        let value = local.get(parameter).ok_or_else(|| {
+            format!(
+                "env.parameter-store: variable {name} refers to parameter {parameter}, which is \
+                 not a Slipway local secret: add it with `slipway secret set {parameter}`"
+            )
+        })?;
+        out.push((name.clone(), value.clone()));
     }
-    if let Some((name, secret)) = env.secrets_manager.first() {
-        return Err(format!(
-            "env.secrets-manager: variable {name} refers to secret {}; \
-             secrets-manager references need an AWS account: not supported yet",
-            secret.secret_id
-        ));
+    for (name, secret) in &env.secrets_manager {
+        let id = &secret.secret_id;
+        let arn_name = id
+            .strip_prefix("arn:")
+            .and_then(|_| id.split(':').nth(6))
+            .unwrap_or(id);
+        let value = local
+            .get(id)
+            .or_else(|| local.get(arn_name))
+            .ok_or_else(|| {
+                format!(
+                    "env.secrets-manager: variable {name} refers to secret {id}, which is not a \
+                     Slipway local secret: add it with `slipway secret set {arn_name}`"
+                )
+            })?;
+        let value = match &secret.json_key {
+            None => value.clone(),
+            Some(key) => json_key(value, key).ok_or_else(|| {
+                format!(
+                    "env.secrets-manager: variable {name} wants key {key} of secret {id}, but \
+                     that secret's value is not a JSON object with that key"
+                )
+            })?,
+        };
+        out.push((name.clone(), value));
     }
-    Ok(())
+    Ok(out)
+}
+
+/// One key of a JSON object, as CodeBuild gives it: strings unquoted, other
+/// values as JSON text.
+fn json_key(value: &str, key: &str) -> Option<String> {
+    let parsed: serde_json::Value = serde_json::from_str(value).ok()?;
+    match parsed.get(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+impl super::BuildJob {
+    /// Hands the build Slipway's local secrets for its references, and masks
+    /// in its log every one of their values and every value a reference
+    /// takes from them (a `json-key` picks a part of a value).
+    pub fn with_local_secrets(mut self, secrets: LocalSecrets) -> Self {
+        self.secrets.extend(secrets.values().cloned());
+        if let Ok(resolved) = resolve_secret_references(&self.buildspec.env, &secrets) {
+            self.secrets.extend(resolved.into_iter().map(|(_, v)| v));
+        }
+        self.local_secrets = secrets;
+        self
+    }
 }
 
 pub(crate) fn assemble(
     inherited: impl IntoIterator<Item = (String, String)>,
     spec: &Env,
+    local: &LocalSecrets,
     pipeline: &[(String, String)],
     context: &BuildContext,
     src_dir: &str,
@@ -72,8 +138,14 @@ pub(crate) fn assemble(
             out.vars.insert(name, value);
         }
     }
+    // Checked before any command ran (`check_secret_references`).
+    let secrets = resolve_secret_references(spec, local).unwrap_or_default();
     let sources = [
         ("env.variables", spec.variables.as_slice()),
+        (
+            "env.parameter-store / env.secrets-manager",
+            secrets.as_slice(),
+        ),
         ("the pipeline", pipeline),
     ];
     for (source, vars) in sources {
@@ -170,12 +242,38 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY".to_string(), "x".to_string()),
             ("PATH".to_string(), "/bin".to_string()),
         ];
-        let env = assemble(inherited, &spec, &[], &ctx, "/src");
+        let env = assemble(inherited, &spec, &LocalSecrets::new(), &[], &ctx, "/src");
         assert_eq!(env.vars["CODEBUILD_BUILD_ID"], "p:1");
         assert_eq!(env.vars["GREETING"], "$HOME");
         assert_eq!(env.vars["PATH"], "/bin");
         assert!(!env.vars.contains_key("AWS_SECRET_ACCESS_KEY"));
         assert_eq!(env.warnings.len(), 1);
+    }
+
+    #[test]
+    fn secret_references_resolve_by_name_arn_and_json_key() {
+        let spec = Env {
+            parameter_store: vec![("DB".into(), "/prod/db".into())],
+            secrets_manager: vec![(
+                "TOKEN".into(),
+                crate::spec::buildspec::SecretRef::parse(
+                    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:prod/api:token",
+                ),
+            )],
+            ..Env::default()
+        };
+        let local: LocalSecrets = [
+            ("/prod/db".to_string(), "pw".to_string()),
+            ("prod/api".to_string(), r#"{"token":"t0k"}"#.to_string()),
+        ]
+        .into();
+        let resolved = resolve_secret_references(&spec, &local).unwrap();
+        assert_eq!(
+            resolved,
+            [("DB".into(), "pw".into()), ("TOKEN".into(), "t0k".into())]
+        );
+        let err = check_secret_references(&spec, &LocalSecrets::new()).unwrap_err();
+        assert!(err.contains("slipway secret set /prod/db"), "{err}");
     }
 
     #[test]

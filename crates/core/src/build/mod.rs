@@ -70,6 +70,10 @@ pub struct BuildJob {
     /// Values replaced by `***` wherever they appear in the log, and never
     /// exported.
     pub secrets: Vec<String>,
+    /// Local secrets by name, for buildspec `secrets-manager` and
+    /// `parameter-store` references. Set it with
+    /// [`BuildJob::with_local_secrets`], which also masks every value.
+    pub local_secrets: std::collections::BTreeMap<String, String>,
     /// Slipway's data directory: artifacts go to `artifacts/`, caches to
     /// `cache/<cache_scope>/`.
     pub data_dir: PathBuf,
@@ -94,6 +98,7 @@ impl BuildJob {
             kill_grace: DEFAULT_KILL_GRACE,
             log_path,
             secrets: Vec::new(),
+            local_secrets: std::collections::BTreeMap::new(),
             data_dir,
             cache_scope: "default".into(),
             clock: Arc::new(SystemClock),

@@ -92,7 +92,7 @@ impl Build<'_> {
             job.context.build_id
         ));
         self.say(&format!("CODEBUILD_SRC_DIR={}", job.src_dir.display()));
-        if let Err(e) = env::check_secret_references(&spec.env) {
+        if let Err(e) = env::check_secret_references(&spec.env, &job.local_secrets) {
             return self.fail_early(e);
         }
         let inherited: Vec<(String, String)> = std::env::vars().collect();
@@ -105,8 +105,14 @@ impl Build<'_> {
             Err(e) => return self.fail_early(e),
         };
         let src = job.src_dir.to_string_lossy().into_owned();
-        let BuildEnv { vars, warnings } =
-            env::assemble(inherited, &spec.env, &job.env, &job.context, &src);
+        let BuildEnv { vars, warnings } = env::assemble(
+            inherited,
+            &spec.env,
+            &job.local_secrets,
+            &job.env,
+            &job.context,
+            &src,
+        );
         for w in warnings {
             self.say(&w);
         }

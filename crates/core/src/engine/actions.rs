@@ -33,6 +33,8 @@ pub(super) struct Scope {
     namespaces: Namespaces,
     /// artifact name -> digest in the artifact store.
     artifacts: BTreeMap<String, String>,
+    /// environment name -> (credential profile, region) for injection.
+    accounts: BTreeMap<String, (Option<String>, Option<String>)>,
 }
 
 /// One action, ready to run: everything it needs, owned.
@@ -49,6 +51,10 @@ pub(super) struct ActionJob {
     namespaces: Namespaces,
     inputs: Vec<(String, Option<String>)>,
     source_dir: PathBuf,
+    /// The credential profile whose session the action gets, and the
+    /// region its environment names.
+    account: Option<String>,
+    region: Option<String>,
 }
 
 pub(super) struct ActionResult {
@@ -86,6 +92,12 @@ impl Scope {
             data_dir: data_dir.to_path_buf(),
             namespaces,
             artifacts: BTreeMap::new(),
+            accounts: plan
+                .pipeline
+                .environments
+                .iter()
+                .map(|e| (e.name.clone(), (e.account.clone(), e.region.clone())))
+                .collect(),
         }
     }
 
@@ -101,7 +113,14 @@ impl Scope {
                 (name.clone(), digest)
             })
             .collect();
+        let (account, region) = action
+            .environment
+            .as_ref()
+            .and_then(|env| self.accounts.get(env).cloned())
+            .unwrap_or_default();
         Ok(ActionJob {
+            account,
+            region,
             execution_id: self.execution_id.clone(),
             pipeline: self.pipeline.clone(),
             commit: self.commit.clone(),
@@ -222,13 +241,36 @@ impl Engine {
                 dir.display().to_string(),
             ));
         }
+        let needs_secrets =
+            !buildspec.env.parameter_store.is_empty() || !buildspec.env.secrets_manager.is_empty();
+        let mut secrets = Vec::new();
+        if let Some(profile) = &job.account {
+            // Only this profile's session, and nothing of any other.
+            let injection =
+                crate::creds::session_env(&self.store, profile, self.clock.as_ref(), None)
+                    .await
+                    .map_err(|e| format!("credentials of profile `{profile}`: {e}"))?;
+            env.extend(injection.env);
+            secrets.extend(injection.secrets);
+        }
+        if let Some(region) = &job.region {
+            env.retain(|(k, _)| k != "AWS_REGION" && k != "AWS_DEFAULT_REGION");
+            env.push(("AWS_REGION".into(), region.clone()));
+            env.push(("AWS_DEFAULT_REGION".into(), region.clone()));
+        }
         let mut build_job = BuildJob::new(
             buildspec,
             src.primary.clone(),
             job.data_dir.clone(),
             job.log_path.clone(),
         );
+        if needs_secrets {
+            let local = crate::creds::local_secrets(&self.store)
+                .map_err(|e| format!("local secrets for the buildspec's references: {e}"))?;
+            build_job = build_job.with_local_secrets(local);
+        }
         build_job.env = env;
+        build_job.secrets.extend(secrets);
         build_job.clock = self.clock.clone();
         build_job.cache_scope = format!("{}/{}", job.pipeline, job.action.name);
         if let Some(timeout) = job.action.timeout {

@@ -7,6 +7,8 @@
 //! died (see [`Engine::recover`]).
 
 mod actions;
+mod control;
+mod host;
 mod lock;
 pub mod logs;
 mod modes;
@@ -27,6 +29,8 @@ use crate::api::{Clock, Event, Millis};
 use crate::build::StopHandle;
 use crate::store::{ExecutionDetail, NewExecution, NewStage, Store, StoreError};
 
+pub use control::{decide_approval, request_stop};
+pub use host::HostedEngine;
 pub use lock::{acquire as acquire_lock, EngineLock, LockError};
 pub use plan::Plan;
 pub use requests::{submit, wait_for_end};
@@ -471,111 +475,4 @@ impl Engine {
     fn stop_requested(&self, id: &str) -> Result<Option<Status>, EngineError> {
         Ok(self.store.stop_request(id)?.map(|_| Status::Stopped))
     }
-}
-
-/// The engine a long-running process (the desktop app, `slipway serve`,
-/// `slipway watch`) hosts: it holds the data directory's engine lock for as
-/// long as it lives, and serves other processes' run requests.
-pub struct HostedEngine {
-    pub engine: Arc<Engine>,
-    _lock: EngineLock,
-}
-
-impl HostedEngine {
-    /// Becomes the data directory's engine, unless another process already
-    /// is (then `Ok(None)`: this process is a client of that one).
-    pub fn start(
-        store: Arc<Store>,
-        data_dir: &Path,
-        clock: Arc<dyn Clock>,
-        events: broadcast::Sender<Event>,
-        max_parallel: usize,
-    ) -> Result<Option<HostedEngine>, EngineError> {
-        let lock = match acquire_lock(data_dir) {
-            Ok(lock) => lock,
-            Err(LockError::Held { .. }) => return Ok(None),
-            Err(err) => return Err(EngineError::Workspace(err.to_string())),
-        };
-        let engine = Engine::start(store, data_dir, clock, events, max_parallel, &lock)?;
-        Ok(Some(HostedEngine {
-            engine: Arc::new(engine),
-            _lock: lock,
-        }))
-    }
-
-    /// Serves run requests until the process ends; spawn it on the runtime.
-    pub async fn serve(self) {
-        let HostedEngine { engine, _lock } = self;
-        engine.serve_requests().await;
-        drop(_lock);
-    }
-}
-
-/// Asks the engine running `id` (in this process or another) to stop it.
-pub fn request_stop(
-    store: &Store,
-    data_dir: &Path,
-    id: &str,
-    abandon: bool,
-) -> Result<(), EngineError> {
-    if store.execution(id)?.is_none() {
-        return Err(EngineError::NoSuchExecution(id.to_string()));
-    }
-    if !store.request_stop(id, abandon)? {
-        return Err(EngineError::Finished(id.to_string()));
-    }
-    let _ = wake::poke(data_dir, id);
-    Ok(())
-}
-
-/// Records an approval decision for the waiting approval action `action`
-/// (or the only one waiting) and wakes the engine running it.
-pub fn decide_approval(
-    store: &Store,
-    data_dir: &Path,
-    id: &str,
-    action: Option<&str>,
-    approve: bool,
-    comment: &str,
-    now: Millis,
-) -> Result<String, EngineError> {
-    let detail = store
-        .execution(id)?
-        .ok_or_else(|| EngineError::NoSuchExecution(id.to_string()))?;
-    if detail.summary.status.is_final() {
-        return Err(EngineError::Finished(id.to_string()));
-    }
-    let waiting = store.pending_approvals(id)?;
-    let found = waiting
-        .iter()
-        .find(|(_, name)| action.is_none_or(|a| a == name))
-        .cloned();
-    let Some((stage, name)) = found.filter(|_| action.is_some() || waiting.len() == 1) else {
-        return Err(EngineError::NoPendingApproval {
-            id: id.to_string(),
-            action: action.unwrap_or("(any)").to_string(),
-            waiting: if waiting.is_empty() {
-                "none".into()
-            } else {
-                waiting
-                    .iter()
-                    .map(|(_, n)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-        });
-    };
-    store.record_approval(
-        id,
-        stage,
-        &name,
-        &crate::store::ApprovalRecord {
-            decision: if approve { "Approved" } else { "Rejected" }.into(),
-            comment: comment.to_string(),
-            decided_by: crate::platform::user_name(),
-            decided_at: now,
-        },
-    )?;
-    let _ = wake::poke(data_dir, id);
-    Ok(name)
 }
