@@ -204,8 +204,8 @@ impl Engine {
     /// Tells listeners in this process (events) and in others (a wake poke)
     /// that execution `id` changed.
     fn emit_execution(&self, id: &str) {
-        if let Ok(Some(detail)) = self.store.execution(id) {
-            self.emit(Event::Execution(detail.summary));
+        if let Ok(Some(summary)) = self.store.execution_summary(id) {
+            self.emit(Event::Execution(summary));
         }
         let _ = wake::poke(&self.data_dir, id);
     }

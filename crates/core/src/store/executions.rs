@@ -423,6 +423,18 @@ impl Store {
             .optional()?)
     }
 
+    /// Just the summary: what events carry, cheaper than the whole detail.
+    pub fn execution_summary(&self, id: &str) -> Result<Option<ExecutionSummary>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT * FROM executions WHERE id = ?1",
+                [id],
+                summary_from_row,
+            )
+            .optional()?)
+    }
+
     pub fn execution(&self, id: &str) -> Result<Option<ExecutionDetail>, StoreError> {
         let conn = self.conn();
         let Some((summary, error, variables)) = conn
