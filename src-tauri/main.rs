@@ -39,13 +39,14 @@ fn main() {
             events::forward(app.handle().clone(), events);
             // The desktop app is the data directory's engine unless another
             // process (serve, watch) already is; then runs go to that one.
-            match host.host_engine() {
-                Ok(Some(hosted)) => {
-                    tauri::async_runtime::spawn(hosted.serve());
+            tauri::async_runtime::spawn(async move {
+                match host.run_engine().await {
+                    // Held for the life of the app: the engine and watcher run.
+                    Ok(Some(_engine)) => std::future::pending::<()>().await,
+                    Ok(None) => tracing::info!("another process is the engine; runs go to it"),
+                    Err(err) => eprintln!("warning: cannot start the engine: {err}"),
                 }
-                Ok(None) => tracing::info!("another process is the engine; runs go to it"),
-                Err(err) => eprintln!("warning: cannot start the engine: {err}"),
-            }
+            });
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -51,6 +51,7 @@ pub fn run(data_dir: Option<PathBuf>, args: RunArgs) -> Result<(), CliError> {
         revision: args.revision.clone(),
         variables: args.vars.iter().cloned().collect::<BTreeMap<_, _>>(),
         trigger: "manual".into(),
+        branch: None,
     };
     drive(
         data_dir,

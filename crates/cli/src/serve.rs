@@ -75,13 +75,15 @@ async fn serve(core: Core, addr: SocketAddr) -> Result<(), CliError> {
     if !local.ip().is_loopback() {
         tracing::warn!(%local, "listening beyond this machine: anyone who has the token can use the API");
     }
-    // Serve hosts the data directory's engine unless another process does.
-    match core.host_engine()? {
-        Some(hosted) => {
-            tokio::spawn(hosted.serve());
+    // Serve hosts the data directory's engine (and watches the
+    // repositories) unless another process does.
+    let _engine = match core.run_engine().await? {
+        Some(engine) => Some(engine),
+        None => {
+            tracing::info!("another process is the engine; runs go to it");
+            None
         }
-        None => tracing::info!("another process is the engine; runs go to it"),
-    }
+    };
     let token = new_token()?;
     let port = local.port();
     let mut allowed_hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];

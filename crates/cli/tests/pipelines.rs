@@ -563,7 +563,10 @@ fn stop_without_abandon_lets_the_running_action_finish_and_starts_nothing_more()
     let data = world.data();
     world.wait_until("the build to start", || {
         world.latest_execution().is_some_and(|id| {
-            data.join("executions").join(id).join("actions/0-compile/src/started").exists()
+            data.join("executions")
+                .join(id)
+                .join("actions/0-compile/src/started")
+                .exists()
         })
     });
     let id = world.latest_execution().unwrap();
@@ -571,8 +574,14 @@ fn stop_without_abandon_lets_the_running_action_finish_and_starts_nothing_more()
     assert_eq!(run.wait().unwrap().code(), Some(1));
     let e = world.json(&["execution", &id, "--json"]);
     assert_eq!(e["status"], "Stopped");
-    assert_eq!(e["stages"][0]["actions"][0]["status"], "Succeeded", "it was let finish");
-    assert!(e["stages"][1]["status"].is_null(), "nothing after it started");
+    assert_eq!(
+        e["stages"][0]["actions"][0]["status"], "Succeeded",
+        "it was let finish"
+    );
+    assert!(
+        e["stages"][1]["status"].is_null(),
+        "nothing after it started"
+    );
     let log = String::from_utf8_lossy(&world.run(&["logs", &id]).stdout).to_string();
     assert!(log.contains("finished-anyway"), "{log}");
     let out = world.run(&["stop", &id]);
@@ -592,5 +601,8 @@ fn an_unanswered_approval_fails_when_its_timeout_passes() {
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let action = &e["stages"][0]["actions"][0];
     assert_eq!(action["status"], "Failed");
-    assert!(action["error"].as_str().unwrap().contains("timed out"), "{action}");
+    assert!(
+        action["error"].as_str().unwrap().contains("timed out"),
+        "{action}"
+    );
 }

@@ -229,7 +229,10 @@ async fn a_parameter_store_reference_fails_before_any_command() {
     assert_eq!(outcome.status, BuildStatus::Failed);
     let error = outcome.error.unwrap();
     assert!(error.contains("DB_PASSWORD"), "{error}");
-    assert!(error.contains("slipway secret set /prod/db/password"), "{error}");
+    assert!(
+        error.contains("slipway secret set /prod/db/password"),
+        "{error}"
+    );
     assert!(outcome.phases.is_empty());
     assert!(!ws.src.join("ran").exists());
 }

@@ -125,6 +125,32 @@ impl Core {
         )?)
     }
 
+    /// What the desktop app and `slipway serve` run: become the engine
+    /// (unless another process is), serve other processes' run requests, and
+    /// watch every trusted repository for commits that trigger pipelines.
+    /// Keep the returned value alive as long as the engine should run.
+    /// `Ok(None)`: another process is the engine and does the watching.
+    pub async fn run_engine(&self) -> Result<Option<RunningEngine>, ApiError> {
+        let Some(hosted) = self.host_engine()? else {
+            return Ok(None);
+        };
+        let engine = hosted.engine.clone();
+        let requests = tokio::spawn(hosted.serve());
+        let watcher = crate::watch::Watcher::new(
+            engine,
+            self.store.clone(),
+            self.clock.clone(),
+            &self.data_dir,
+        );
+        let watch = watcher.start().await.map_err(|e| {
+            ApiError::new(ErrorCode::Io, format!("cannot watch the repositories: {e}"))
+        })?;
+        Ok(Some(RunningEngine {
+            _watch: watch,
+            requests,
+        }))
+    }
+
     /// The sender side of the event stream, for an engine hosted with this core.
     pub fn event_sender(&self) -> broadcast::Sender<Event> {
         self.events.clone()
@@ -147,6 +173,19 @@ impl Core {
         request: serde_json::Value,
     ) -> Result<serde_json::Value, ApiError> {
         dispatch(self, command, request).await
+    }
+}
+
+/// The engine a process runs (see [`Core::run_engine`]); dropping it stops
+/// the watching and the serving of requests.
+pub struct RunningEngine {
+    _watch: crate::watch::WatchHandle,
+    requests: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunningEngine {
+    fn drop(&mut self) {
+        self.requests.abort();
     }
 }
 
@@ -377,6 +416,7 @@ mod commands {
             revision: req.revision,
             variables: req.variables.unwrap_or_default(),
             trigger: "manual".into(),
+            branch: None,
         };
         let id = crate::engine::submit(
             &core.store,

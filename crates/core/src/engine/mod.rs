@@ -106,6 +106,8 @@ pub struct RunRequest {
     pub variables: BTreeMap<String, String>,
     /// `manual`, `push:<branch>`, …
     pub trigger: String,
+    /// The branch the revision was pushed to, when a commit id names it.
+    pub branch: Option<String>,
 }
 
 /// The running engine of one data directory.

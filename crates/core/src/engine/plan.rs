@@ -43,7 +43,10 @@ pub(super) fn plan(store: &Store, request: &RunRequest) -> Result<Plan, EngineEr
             path: repository.path,
         });
     }
-    let revision = snapshot::resolve(repo_path, request.revision.as_deref())?;
+    let mut revision = snapshot::resolve(repo_path, request.revision.as_deref())?;
+    if request.branch.is_some() {
+        revision.branch = request.branch.clone();
+    }
     let files = snapshot::pipeline_files(repo_path, &revision.commit)?;
     let mut found = None;
     for file in files {

@@ -41,6 +41,7 @@ impl Engine {
                     revision: request.revision.clone(),
                     variables: request.variables.clone(),
                     trigger: request.trigger.clone(),
+                    branch: None,
                 })
                 .map(|plan| (plan, Resume::default())),
             RequestKind::Retry => self.retry(&request.target),

@@ -39,6 +39,7 @@ fn request() -> RunRequest {
         trigger: "push:main".into(),
         variables: BTreeMap::new(),
         revision: None,
+        branch: None,
     }
 }
 

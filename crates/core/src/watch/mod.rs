@@ -1,6 +1,21 @@
-//! Repositories as git sees them: which commit a name means, the pipeline
-//! files at a commit, and the exact tree of a commit materialised for a
-//! build (never the dirty work tree). Watching for new commits and matching
-//! triggers will live here too.
+//! Repositories as git sees them, and what their changes start: which
+//! commit a name means, the pipeline files at a commit, the exact tree of a
+//! commit materialised for a build ([`snapshot`]: never the dirty work
+//! tree), and the watcher that turns ref moves and cron fires into
+//! executions ([`Watcher`]).
+//!
+//! This module owns: the OS watches on trusted repositories' git
+//! directories, head resolution with git2, trigger matching (branch and tag
+//! globs, changed-path filters, schedules). It must never write to a
+//! repository, poll, or decide how an execution runs (the engine does).
 
+mod events;
+mod fs;
+mod heads;
+mod schedule;
 pub mod snapshot;
+pub mod triggers;
+mod watcher;
+
+pub use events::{WatchError, WatchEvent};
+pub use watcher::{WatchHandle, Watcher, MAX_DELAY, QUIET};
