@@ -325,6 +325,22 @@ fn after_a_full_run_no_secret_is_in_the_data_directory_or_any_log() {
     let env = run(&["creds", "env", "prod"], None);
     run(&["creds", "exec", "imported", "--", "true"], None);
     run(&["creds", "whoami", "prod"], None);
+    // A pipeline whose build prints its secrets, and an action printing its
+    // session: the logs under the data directory are swept below.
+    c.world.repo(
+        "leaky",
+        &[
+            (
+                ".slipway/ci.yml",
+                "version: 1\nenvironments:\n  prod:\n    provider: command\n    account: prod\n    deploy: ['true']\nstages:\n  - name: S\n    actions:\n      - { name: build, type: build }\n      - { name: session, type: command, environment: prod, commands: ['echo $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN $AWS_ACCESS_KEY_ID'] }\n",
+            ),
+            (
+                "buildspec.yml",
+                "version: 0.2\nenv:\n  secrets-manager:\n    DB: /prod/db\nphases:\n  build:\n    commands:\n      - echo \"the db password is $DB\"\n      - printf '%s\\n' \"$DB\" | rev | rev\n",
+            ),
+        ],
+    );
+    run(&["run", "leaky/ci", "--wait"], None);
 
     let mut secrets = vec![
         LONG_TERM_SECRET.to_string(),
