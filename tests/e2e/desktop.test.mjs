@@ -7,10 +7,10 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DESKTOP, OUT, ROOT, TARGET, sleep, tempDir, waitFor } from "./support.mjs";
+import { DESKTOP, OUT, ROOT, SLIPWAY, TARGET, sleep, tempDir, waitFor } from "./support.mjs";
 
 const TAURI_DRIVER = process.env.TAURI_DRIVER ?? join(TARGET, "tools", "bin", "tauri-driver");
 const WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver";
@@ -98,6 +98,40 @@ describe("the desktop app", () => {
     assert.match(delivery, /Delivered to [1-9]\d* listener/);
     const toast = await waitText("toast");
     assert.match(toast, /Slipway is connected/);
+  });
+
+  it("hosts the engine: a commit to a watched repository shows up as an execution", async () => {
+    const repo = join(tempDir("repo"), "shop");
+    mkdirSync(join(repo, ".slipway"), { recursive: true });
+    writeFileSync(
+      join(repo, ".slipway", "ci.yml"),
+      "version: 1\ntriggers:\n  - push:\n      branches: [main]\nstages:\n  - name: Build\n    actions:\n      - { name: compile, type: command, commands: ['echo built'] }\n",
+    );
+    const git = (...args) =>
+      execFileSync("git", ["-C", repo, "-c", "user.name=Dana", "-c", "user.email=dana@example.com", ...args]);
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-qm", "Add the CI pipeline");
+    execFileSync(SLIPWAY, ["repo", "add", repo, "--trust"], { env });
+    writeFileSync(join(repo, "README.md"), "The shop.\n");
+    git("add", "-A");
+    git("commit", "-qm", "Describe the shop");
+    const row = await waitFor(
+      "the pushed commit's execution to succeed",
+      async () => {
+        const rows = await wd("POST", `/session/${session}/elements`, {
+          using: "css selector",
+          value: '[data-testid="execution-row"]',
+        });
+        for (const r of rows) {
+          const text = await wd("GET", `/session/${session}/element/${Object.values(r)[0]}/text`);
+          if (text.includes("Describe the shop") && text.includes("Succeeded")) return text;
+        }
+        return undefined;
+      },
+      30_000,
+    );
+    assert.match(row, /push:main/);
     await screenshot(join(OUT, "desktop.png"));
   });
 
