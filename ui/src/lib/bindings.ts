@@ -1,8 +1,184 @@
 // Generated from crates/core/src/api by ts-rs. Do not edit: run `make bindings`.
 
-export type VersionRequest = Record<symbol, never>;
+export type ActionRecord = { name: string, type: string, run_order: number, 
+/**
+ * None until the action starts.
+ */
+status: Status | null, 
+/**
+ * 1 for the first run, 2 after a retry, …
+ */
+attempt: number, started_at: number | null, ended_at: number | null, 
+/**
+ * Exported variables (`#{Namespace.NAME}`).
+ */
+variables: { [key in string]: string }, 
+/**
+ * Test-report counts, one entry per report group.
+ */
+reports: Array<ReportCounts>, error: string | null, approval: ApprovalRecord | null, };
 
-export type VersionResponse = { name: string, version: string, };
+export type ApiError = { code: ErrorCode, message: string, };
+
+export type ApprovalRecord = { 
+/**
+ * `Approved` or `Rejected`.
+ */
+decision: string, comment: string, decided_by: string, decided_at: number, };
+
+export type ArtifactRecord = { name: string, 
+/**
+ * sha256 of the artifact's manifest: its content address.
+ */
+digest: string, size: number, files: number, 
+/**
+ * The action that produced it.
+ */
+action: string, };
+
+export type DecisionRequest = { id: string, 
+/**
+ * The approval action; may be left out when only one is waiting.
+ */
+action?: string, comment?: string, };
+
+export type DecisionResponse = { id: string, 
+/**
+ * The approval action the decision was recorded for.
+ */
+action: string, };
+
+export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "io" | "internal";
+
+export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk };
+
+export type ExecutionDetail = { 
+/**
+ * Why the execution failed or was stopped, when it says more than a status.
+ */
+error: string | null, 
+/**
+ * Pipeline variables after `--var` overrides.
+ */
+variables: { [key in string]: string }, stages: Array<StageRecord>, artifacts: Array<ArtifactRecord>, id: string, 
+/**
+ * `REPO/PIPELINE`.
+ */
+pipeline: string, repository: string, status: Status, 
+/**
+ * The commit id the execution builds.
+ */
+revision: string, branch: string | null, 
+/**
+ * First line of the commit message.
+ */
+message: string, 
+/**
+ * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
+ */
+trigger: string, started_at: number, ended_at: number | null, };
+
+export type ExecutionRequest = { id: string, };
+
+export type ExecutionSummary = { id: string, 
+/**
+ * `REPO/PIPELINE`.
+ */
+pipeline: string, repository: string, status: Status, 
+/**
+ * The commit id the execution builds.
+ */
+revision: string, branch: string | null, 
+/**
+ * First line of the commit message.
+ */
+message: string, 
+/**
+ * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
+ */
+trigger: string, started_at: number, ended_at: number | null, };
+
+export type ExecutionsRequest = { 
+/**
+ * `REPO/PIPELINE` or `PIPELINE`; default every pipeline.
+ */
+pipeline?: string, 
+/**
+ * Default 20.
+ */
+limit?: number, };
+
+export type ExecutionsResponse = { executions: Array<ExecutionSummary>, };
+
+export type LogChunk = { execution_id: string, stage: number, action: string, text: string, };
+
+export type Notification = { title: string, body: string, level: NotificationLevel, };
+
+export type NotificationLevel = "info" | "success" | "warning" | "failure";
+
+export type NotifyRequest = { title: string, body: string, level?: NotificationLevel, };
+
+export type NotifyResponse = { 
+/**
+ * How many listeners (windows, browser tabs, the tray) received it.
+ */
+delivered_to: number, };
+
+export type RepoAddRequest = { 
+/**
+ * The repository's work tree, or any folder inside it.
+ */
+path: string, 
+/**
+ * Default: the work tree's folder name.
+ */
+name?: string, 
+/**
+ * Trust it now, so its pipelines may run.
+ */
+trust?: boolean, };
+
+export type RepoListRequest = Record<symbol, never>;
+
+export type RepoListResponse = { repositories: Array<RepositoryInfo>, };
+
+export type RepoNameRequest = { name: string, };
+
+export type RepoTrustRequest = { name: string, 
+/**
+ * false withdraws trust; default true.
+ */
+trusted?: boolean, };
+
+export type ReportCounts = { group: string, passed: number, failed: number, skipped: number, };
+
+export type RepositoryInfo = { name: string, path: string, trusted: boolean, added_at: number, 
+/**
+ * The work tree is gone (moved or deleted) or no longer a git repository.
+ */
+missing: boolean, };
+
+export type RunPipelineRequest = { 
+/**
+ * `REPO/PIPELINE`, or `PIPELINE` where one repository has it.
+ */
+pipeline: string, 
+/**
+ * A branch, tag or commit; default the head of the current branch.
+ */
+revision?: string, 
+/**
+ * Overrides of pipeline variables.
+ */
+variables?: { [key in string]: string }, };
+
+export type StageRecord = { name: string, 
+/**
+ * None until the stage starts.
+ */
+status: Status | null, started_at: number | null, ended_at: number | null, actions: Array<ActionRecord>, };
+
+export type Status = "InProgress" | "Succeeded" | "Failed" | "Stopping" | "Stopped" | "Superseded" | "Interrupted";
 
 export type StatusRequest = Record<symbol, never>;
 
@@ -40,191 +216,15 @@ repositories: number,
  */
 commands: Array<string>, };
 
-export type NotifyRequest = { title: string, body: string, level?: NotificationLevel, };
-
-export type NotificationLevel = "info" | "success" | "warning" | "failure";
-
-export type NotifyResponse = { 
-/**
- * How many listeners (windows, browser tabs, the tray) received it.
- */
-delivered_to: number, };
-
-export type RepoAddRequest = { 
-/**
- * The repository's work tree, or any folder inside it.
- */
-path: string, 
-/**
- * Default: the work tree's folder name.
- */
-name?: string, 
-/**
- * Trust it now, so its pipelines may run.
- */
-trust?: boolean, };
-
-export type RepositoryInfo = { name: string, path: string, trusted: boolean, added_at: number, 
-/**
- * The work tree is gone (moved or deleted) or no longer a git repository.
- */
-missing: boolean, };
-
-export type RepoListRequest = Record<symbol, never>;
-
-export type RepoListResponse = { repositories: Array<RepositoryInfo>, };
-
-export type RepoNameRequest = { name: string, };
-
-export type RepoTrustRequest = { name: string, 
-/**
- * false withdraws trust; default true.
- */
-trusted?: boolean, };
-
-export type ExecutionsRequest = { 
-/**
- * `REPO/PIPELINE` or `PIPELINE`; default every pipeline.
- */
-pipeline?: string, 
-/**
- * Default 20.
- */
-limit?: number, };
-
-export type ExecutionsResponse = { executions: Array<ExecutionSummary>, };
-
-export type ExecutionSummary = { id: string, 
-/**
- * `REPO/PIPELINE`.
- */
-pipeline: string, repository: string, status: Status, 
-/**
- * The commit id the execution builds.
- */
-revision: string, branch: string | null, 
-/**
- * First line of the commit message.
- */
-message: string, 
-/**
- * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
- */
-trigger: string, started_at: number, ended_at: number | null, };
-
-export type Status = "InProgress" | "Succeeded" | "Failed" | "Stopping" | "Stopped" | "Superseded" | "Interrupted";
-
-export type ExecutionRequest = { id: string, };
-
-export type ExecutionDetail = { 
-/**
- * Why the execution failed or was stopped, when it says more than a status.
- */
-error: string | null, 
-/**
- * Pipeline variables after `--var` overrides.
- */
-variables: { [key in string]: string }, stages: Array<StageRecord>, artifacts: Array<ArtifactRecord>, id: string, 
-/**
- * `REPO/PIPELINE`.
- */
-pipeline: string, repository: string, status: Status, 
-/**
- * The commit id the execution builds.
- */
-revision: string, branch: string | null, 
-/**
- * First line of the commit message.
- */
-message: string, 
-/**
- * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
- */
-trigger: string, started_at: number, ended_at: number | null, };
-
-export type ArtifactRecord = { name: string, 
-/**
- * sha256 of the artifact's manifest: its content address.
- */
-digest: string, size: number, files: number, 
-/**
- * The action that produced it.
- */
-action: string, };
-
-export type StageRecord = { name: string, 
-/**
- * None until the stage starts.
- */
-status: Status | null, started_at: number | null, ended_at: number | null, actions: Array<ActionRecord>, };
-
-export type ActionRecord = { name: string, type: string, run_order: number, 
-/**
- * None until the action starts.
- */
-status: Status | null, 
-/**
- * 1 for the first run, 2 after a retry, …
- */
-attempt: number, started_at: number | null, ended_at: number | null, 
-/**
- * Exported variables (`#{Namespace.NAME}`).
- */
-variables: { [key in string]: string }, 
-/**
- * Test-report counts, one entry per report group.
- */
-reports: Array<ReportCounts>, error: string | null, approval: ApprovalRecord | null, };
-
-export type ApprovalRecord = { 
-/**
- * `Approved` or `Rejected`.
- */
-decision: string, comment: string, decided_by: string, decided_at: number, };
-
-export type ReportCounts = { group: string, passed: number, failed: number, skipped: number, };
-
-export type DecisionRequest = { id: string, 
-/**
- * The approval action; may be left out when only one is waiting.
- */
-action?: string, comment?: string, };
-
-export type DecisionResponse = { id: string, 
-/**
- * The approval action the decision was recorded for.
- */
-action: string, };
-
 export type StopRequest = { id: string, 
 /**
  * End running actions now instead of letting them finish.
  */
 abandon?: boolean, };
 
-export type RunPipelineRequest = { 
-/**
- * `REPO/PIPELINE`, or `PIPELINE` where one repository has it.
- */
-pipeline: string, 
-/**
- * A branch, tag or commit; default the head of the current branch.
- */
-revision?: string, 
-/**
- * Overrides of pipeline variables.
- */
-variables?: { [key in string]: string }, };
+export type VersionRequest = Record<symbol, never>;
 
-export type ApiError = { code: ErrorCode, message: string, };
-
-export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "io" | "internal";
-
-export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk };
-
-export type LogChunk = { execution_id: string, stage: number, action: string, text: string, };
-
-export type Notification = { title: string, body: string, level: NotificationLevel, };
+export type VersionResponse = { name: string, version: string, };
 
 /** Every command: its request and response types. */
 export type Commands = {

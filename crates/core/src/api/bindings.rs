@@ -14,17 +14,20 @@ use super::{command_signatures, visit_command_types, ApiError, Event, COMMANDS};
 struct Declarations<'c> {
     cfg: &'c ts_rs::Config,
     seen: BTreeSet<String>,
-    decls: Vec<String>,
+    /// By type name: the order ts-rs visits dependencies in is not stable
+    /// from one compilation to the next, and the file must be.
+    decls: std::collections::BTreeMap<String, String>,
 }
 
 impl TypeVisitor for Declarations<'_> {
     fn visit<T: TS + 'static + ?Sized>(&mut self) {
         // Built-in types (strings, numbers, arrays, maps) have no output
         // path and nothing to declare.
-        if T::output_path().is_none() || !self.seen.insert(T::name(self.cfg)) {
+        let name = T::name(self.cfg);
+        if T::output_path().is_none() || !self.seen.insert(name.clone()) {
             return;
         }
-        self.decls.push(T::decl(self.cfg));
+        self.decls.insert(name, T::decl(self.cfg));
         T::visit_dependencies(self);
     }
 }
@@ -40,12 +43,12 @@ pub fn typescript_bindings() -> String {
     let mut declarations = Declarations {
         cfg: &cfg,
         seen: BTreeSet::new(),
-        decls: Vec::new(),
+        decls: Default::default(),
     };
     visit_command_types(&mut declarations);
     declarations.visit::<ApiError>();
     declarations.visit::<Event>();
-    for decl in declarations.decls {
+    for decl in declarations.decls.into_values() {
         out.push_str("export ");
         out.push_str(&decl);
         out.push_str("\n\n");
