@@ -6,6 +6,7 @@
 pub mod api;
 pub mod build;
 pub mod creds;
+pub mod deploy;
 pub mod engine;
 pub mod platform;
 pub mod repos;

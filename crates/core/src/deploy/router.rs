@@ -1,0 +1,354 @@
+//! The `local` provider's traffic router: one per environment, listening on
+//! the environment's `listen` address and reverse-proxying HTTP/1.1 to the
+//! environment's instances (../shared/PIPELINE-FORMAT.md, "Local provider
+//! details").
+//!
+//! It owns the listening socket, the keep-alive connections on both sides,
+//! the routing table (named [`BackendSet`]s with traffic weights, each
+//! backend in or out of service) and the traffic counts the error-rate
+//! alarm reads. A strategy drives it with [`Router::set_sets`] (blue/green,
+//! canary and linear move weights; the switch is one atomic table swap) and
+//! [`Router::set_in_service`] (rolling takes an instance out before touching
+//! it). Every response carries `x-slipway-set: <set name>`.
+//!
+//! It must never decide anything: it does not health-check, start or stop
+//! instances, judge an error rate or retry a request that may have had an
+//! effect. HTTP is hyper's (server `http1` + pooled legacy client); the
+//! router parses nothing itself and never buffers a body.
+//!
+//! ```text
+//! let router = Router::start("127.0.0.1:8080".parse()?).await?;
+//! router.set_sets(vec![BackendSet::new("blue", 100, [8101, 8102])])?;
+//! router.set_sets(vec![BackendSet::new("blue", 90, [8101, 8102]),
+//!                      BackendSet::new("green", 10, [8201, 8202])])?;
+//! let alarm = router.error_rate(Duration::from_secs(60)) > 0.05;
+//! router.stop().await;
+//! ```
+
+mod proxy;
+mod stats;
+mod table;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::Serialize;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use proxy::SET_HEADER;
+pub use stats::{TrafficCounts, WINDOW_SECONDS};
+
+use proxy::BackendClient;
+use stats::TrafficStats;
+use table::Table;
+
+/// How long [`Router::stop`] lets in-flight requests finish before it
+/// closes their connections: longer than a normal request, short enough
+/// that stopping an environment never seems to hang.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One instance the router may send requests to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backend {
+    pub addr: SocketAddr,
+    /// Out of service: no new requests (requests already sent finish).
+    pub in_service: bool,
+}
+
+impl Backend {
+    /// A backend in service.
+    pub fn new(addr: SocketAddr) -> Self {
+        Backend {
+            addr,
+            in_service: true,
+        }
+    }
+}
+
+/// A named group of backends sharing one traffic weight: "blue"/"green",
+/// or a deployment id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackendSet {
+    pub name: String,
+    /// Relative share of requests; 0 keeps the set routable-to-later but
+    /// idle (blue/green's old set during `termination-wait`).
+    pub weight: u32,
+    pub backends: Vec<Backend>,
+}
+
+impl BackendSet {
+    /// A set of local instances (127.0.0.1:PORT), all in service.
+    pub fn new(name: &str, weight: u32, ports: impl IntoIterator<Item = u16>) -> Self {
+        BackendSet {
+            name: name.to_owned(),
+            weight,
+            backends: ports
+                .into_iter()
+                .map(|port| Backend::new(SocketAddr::from(([127, 0, 0, 1], port))))
+                .collect(),
+        }
+    }
+}
+
+/// A snapshot of the counts, for the whole router and per set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RouterStats {
+    /// Every request, including 503s answered when no set was available.
+    pub total: TrafficCounts,
+    /// Sets in the current table, counted since the set first appeared
+    /// (a set keeps its counts across `set_sets` while its name stays).
+    pub sets: BTreeMap<String, TrafficCounts>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error("cannot listen on {addr}: the address is already in use (another environment or program has it)")]
+    AddressInUse { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("backend set `{name}` is named twice")]
+    DuplicateSet { name: String },
+    #[error("no backend {addr} in the router's sets")]
+    UnknownBackend { addr: SocketAddr },
+}
+
+/// State shared by the control side and every connection.
+pub(crate) struct Shared {
+    table: RwLock<Arc<Table>>,
+    /// Serialises table changes so an in-service flip is never applied to
+    /// a table that is being replaced.
+    control: Mutex<()>,
+    total: TrafficStats,
+    origin: Instant,
+    client: BackendClient,
+}
+
+impl Shared {
+    pub(crate) fn table(&self) -> Arc<Table> {
+        self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A running router. Dropping it stops accepting new connections too, but
+/// only [`Router::stop`] waits for in-flight requests.
+pub struct Router {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+}
+
+impl Router {
+    /// Binds `listen` and starts serving with an empty table (every
+    /// request gets 503 until [`Router::set_sets`]). Needs a tokio runtime.
+    pub async fn start(listen: SocketAddr) -> Result<Router, RouterError> {
+        let listener = TcpListener::bind(listen).await.map_err(|source| {
+            if source.kind() == io::ErrorKind::AddrInUse {
+                RouterError::AddressInUse { addr: listen }
+            } else {
+                RouterError::Listen {
+                    addr: listen,
+                    source,
+                }
+            }
+        })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| RouterError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let origin = Instant::now();
+        let shared = Arc::new(Shared {
+            table: RwLock::new(Arc::new(Table::empty())),
+            control: Mutex::new(()),
+            total: TrafficStats::new(origin),
+            origin,
+            client: proxy::backend_client(),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let accept = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
+        Ok(Router {
+            shared,
+            local_addr,
+            shutdown,
+            accept,
+        })
+    }
+
+    /// The bound address (the real port when `listen` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Replaces the whole table at once: the next request sees the new
+    /// sets, weights and in-service flags; requests already sent finish
+    /// where they went. Counts carry over for sets that keep their name.
+    pub fn set_sets(&self, sets: Vec<BackendSet>) -> Result<(), RouterError> {
+        let mut names = HashSet::new();
+        if let Some(dup) = sets.iter().find(|s| !names.insert(s.name.as_str())) {
+            return Err(RouterError::DuplicateSet {
+                name: dup.name.clone(),
+            });
+        }
+        let _control = self
+            .shared
+            .control
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let old = self.shared.table();
+        let origin = self.shared.origin;
+        let table = Table::new(sets, |name| {
+            old.sets
+                .iter()
+                .find(|s| &*s.name == name)
+                .map_or_else(|| Arc::new(TrafficStats::new(origin)), |s| s.stats.clone())
+        });
+        *self.shared.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
+        Ok(())
+    }
+
+    /// Takes the backend at `addr` out of service (no new requests) or puts
+    /// it back, in whichever sets it appears; weights are untouched. The
+    /// next [`Router::set_sets`] replaces the flag with the one it is given.
+    pub fn set_in_service(&self, addr: SocketAddr, in_service: bool) -> Result<(), RouterError> {
+        let _control = self
+            .shared
+            .control
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if self.shared.table().set_in_service(addr, in_service) {
+            Ok(())
+        } else {
+            Err(RouterError::UnknownBackend { addr })
+        }
+    }
+
+    /// The sets currently routed to, with their flags as they are now.
+    pub fn sets(&self) -> Vec<BackendSet> {
+        use std::sync::atomic::Ordering;
+        let table = self.shared.table();
+        table
+            .sets
+            .iter()
+            .map(|set| BackendSet {
+                name: set.name.to_string(),
+                weight: set.weight,
+                backends: set
+                    .backends
+                    .iter()
+                    .map(|b| Backend {
+                        addr: b.addr,
+                        in_service: b.in_service.load(Ordering::SeqCst),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    pub fn stats(&self) -> RouterStats {
+        let table = self.shared.table();
+        RouterStats {
+            total: self.shared.total.counts(),
+            sets: table
+                .sets
+                .iter()
+                .map(|s| (s.name.to_string(), s.stats.counts()))
+                .collect(),
+        }
+    }
+
+    /// Share of requests over the last `window` (whole seconds, at most
+    /// [`WINDOW_SECONDS`]) that got a 5xx, a 502 from the router or a 503;
+    /// 0.0 when there were none.
+    pub fn error_rate(&self, window: Duration) -> f64 {
+        self.shared.total.error_rate(window, Instant::now())
+    }
+
+    /// The same for one set of the current table (a canary's own errors);
+    /// `None` when no set has that name.
+    pub fn set_error_rate(&self, set: &str, window: Duration) -> Option<f64> {
+        let table = self.shared.table();
+        let entry = table.sets.iter().find(|s| &*s.name == set)?;
+        Some(entry.stats.error_rate(window, Instant::now()))
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to
+    /// [`DRAIN_TIMEOUT`]), then closes every connection.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.accept.await {
+            tracing::warn!(error = %e, "router: accept loop ended abnormally");
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            // A send or a dropped Router: either way, stop.
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    connections.spawn(serve(stream, peer, shared.clone(), shutdown.clone()));
+                }
+                Err(e) => {
+                    // Usually out of file descriptors: back off rather than spin.
+                    tracing::warn!(error = %e, "router: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        connections.shutdown().await;
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |req| proxy::handle(req, peer, shared.clone()));
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = shutdown.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(peer = %peer, error = %e, "router: client connection ended with an error");
+    }
+}
