@@ -245,15 +245,7 @@ fn killing_the_engine_mid_build_loses_no_record_and_the_next_engine_marks_it_int
     );
     let mut run = world.spawn(&["run", "web/ci", "--wait"]);
     let data = world.data();
-    world.wait_until("the build to start", || {
-        world.latest_execution().is_some_and(|id| {
-            data.join("executions")
-                .join(id)
-                .join("actions/0-slow/src/started")
-                .exists()
-        })
-    });
-    let id = world.latest_execution().unwrap();
+    let id = world.wait_for_action_file("0-slow", "started");
     let shell: u32 = std::fs::read_to_string(
         data.join("executions")
             .join(&id)
@@ -560,16 +552,7 @@ fn stop_without_abandon_lets_the_running_action_finish_and_starts_nothing_more()
         ],
     );
     let mut run = world.spawn(&["run", "web/ci", "--wait"]);
-    let data = world.data();
-    world.wait_until("the build to start", || {
-        world.latest_execution().is_some_and(|id| {
-            data.join("executions")
-                .join(id)
-                .join("actions/0-compile/src/started")
-                .exists()
-        })
-    });
-    let id = world.latest_execution().unwrap();
+    let id = world.wait_for_action_file("0-compile", "started");
     assert!(world.run(&["stop", &id]).status.success());
     assert_eq!(run.wait().unwrap().code(), Some(1));
     let e = world.json(&["execution", &id, "--json"]);

@@ -80,6 +80,27 @@ impl World {
         }
     }
 
+    /// Waits until the newest execution's action workspace `slug` (e.g.
+    /// `0-compile`: stage index and action name) holds `file`, which its
+    /// build writes once started; returns that execution's id.
+    pub fn wait_for_action_file(&self, slug: &str, file: &str) -> String {
+        let data = self.data();
+        let mut found = None;
+        self.wait_until(&format!("{slug} to write {file}"), || {
+            found = self.latest_execution().filter(|id| {
+                data.join("executions")
+                    .join(id)
+                    .join("actions")
+                    .join(slug)
+                    .join("src")
+                    .join(file)
+                    .exists()
+            });
+            found.is_some()
+        });
+        found.unwrap()
+    }
+
     /// The newest execution's id.
     pub fn latest_execution(&self) -> Option<String> {
         let list = self.json(&["executions", "--json"]);
