@@ -1,7 +1,9 @@
 //! slipway-core: everything Slipway does that is not a window, a terminal or
-//! an HTTP socket. The desktop shell (`src-tauri/`) and the CLI
-//! (`crates/cli`) are thin transports over [`api`]; this crate must never
-//! depend on Tauri, an HTTP server or terminal handling.
+//! a transport. The desktop shell (`src-tauri/`) and the CLI (`crates/cli`,
+//! including `slipway serve`) are thin transports over [`api`]; this crate
+//! must never depend on Tauri or terminal handling, nor serve its command
+//! table itself. The one HTTP server it runs is part of the product: the
+//! `local` deploy provider's traffic router ([`deploy::router`]).
 
 pub mod api;
 pub mod build;
