@@ -148,14 +148,7 @@ impl ArtifactStore {
             path: dir.to_path_buf(),
             source: io::Error::other(e.to_string()),
         })?;
-        let files: Vec<ArtifactFile> = chosen
-            .into_iter()
-            .map(|s| ArtifactFile {
-                path: s.path,
-                source: s.source,
-                symlink: s.symlink,
-            })
-            .collect();
+        let files: Vec<ArtifactFile> = chosen.into_iter().map(ArtifactFile::from).collect();
         self.put_dir(&files)
     }
 

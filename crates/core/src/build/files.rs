@@ -57,6 +57,16 @@ pub struct Selected {
     pub symlink: bool,
 }
 
+impl From<Selected> for ArtifactFile {
+    fn from(s: Selected) -> ArtifactFile {
+        ArtifactFile {
+            path: s.path,
+            source: s.source,
+            symlink: s.symlink,
+        }
+    }
+}
+
 /// The files `selection` chooses, sorted by result path. With
 /// `discard_paths`, two files of the same name collapse to the later one in
 /// path order, as CodeBuild's upload overwrites.
@@ -169,14 +179,7 @@ pub(crate) fn collect_artifact(
     if chosen.is_empty() {
         return Err(FilesError::NoMatch(artifacts.files.join(", ")));
     }
-    let files: Vec<ArtifactFile> = chosen
-        .into_iter()
-        .map(|s| ArtifactFile {
-            path: s.path,
-            source: s.source,
-            symlink: s.symlink,
-        })
-        .collect();
+    let files: Vec<ArtifactFile> = chosen.into_iter().map(ArtifactFile::from).collect();
     let artifact = store.put_dir(&files)?;
     Ok(CollectedArtifact {
         identifier,
