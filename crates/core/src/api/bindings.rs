@@ -3,8 +3,6 @@
 //! file differs from what the Rust types generate (run `make bindings`, or the
 //! test with `UPDATE_BINDINGS=1`, to regenerate it).
 
-use std::collections::BTreeSet;
-
 use ts_rs::{TypeVisitor, TS};
 
 use super::{command_signatures, visit_command_types, ApiError, Event, COMMANDS};
@@ -13,7 +11,6 @@ use super::{command_signatures, visit_command_types, ApiError, Event, COMMANDS};
 /// types it mentions, once each, so nothing the UI receives is undeclared.
 struct Declarations<'c> {
     cfg: &'c ts_rs::Config,
-    seen: BTreeSet<String>,
     /// By type name: the order ts-rs visits dependencies in is not stable
     /// from one compilation to the next, and the file must be.
     decls: std::collections::BTreeMap<String, String>,
@@ -24,7 +21,7 @@ impl TypeVisitor for Declarations<'_> {
         // Built-in types (strings, numbers, arrays, maps) have no output
         // path and nothing to declare.
         let name = T::name(self.cfg);
-        if T::output_path().is_none() || !self.seen.insert(name.clone()) {
+        if T::output_path().is_none() || self.decls.contains_key(&name) {
             return;
         }
         self.decls.insert(name, T::decl(self.cfg));
@@ -42,7 +39,6 @@ pub fn typescript_bindings() -> String {
     );
     let mut declarations = Declarations {
         cfg: &cfg,
-        seen: BTreeSet::new(),
         decls: Default::default(),
     };
     visit_command_types(&mut declarations);
