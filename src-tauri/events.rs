@@ -37,7 +37,7 @@ pub fn forward(app: AppHandle, mut events: Receiver<Event>) {
                         tracing::warn!(%err, "the OS did not show the notification");
                     }
                 }
-                Event::Execution(_) | Event::Log(_) => {}
+                Event::Execution(_) | Event::Log(_) | Event::Deployment(_) => {}
             }
         }
     });

@@ -141,6 +141,13 @@ fn drive(
             plan.revision.message
         );
         let detail = engine.run_from(plan, resume).await.map_err(failed)?;
+        if engine.deployer.serves_any().await {
+            eprintln!(
+                "note: no Slipway engine is running, so the environments this run deployed stop with it; \
+                 the desktop app or `slipway serve` keeps them up (and brings them back at their last good revision)"
+            );
+        }
+        engine.deployer.shut_down().await;
         if json {
             output::print_json(&serde_json::to_value(&detail).unwrap_or_default());
         } else {

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 an operation failed, 2 bad usage.
 
 mod creds;
+mod deployments;
 mod executions;
 mod output;
 mod repo;
@@ -93,6 +94,16 @@ enum Command {
     },
     /// Check pipeline files, buildspecs and appspecs; report every error.
     Validate(validate::ValidateArgs),
+    /// List an environment's deployments, newest first.
+    Deployments(deployments::DeploymentsArgs),
+    /// Show one deployment with its lifecycle events.
+    Deployment {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Roll an environment back to its previous good revision (or --to one).
+    Rollback(deployments::RollbackArgs),
 }
 
 fn main() -> ExitCode {
@@ -113,6 +124,9 @@ fn main() -> ExitCode {
         Command::Stop { id, abandon, json } => executions::stop(cli.data_dir, id, abandon, json),
         Command::Logs { id, action, follow } => executions::logs(cli.data_dir, id, action, follow),
         Command::Validate(args) => return ExitCode::from(validate::run(&args)),
+        Command::Deployments(args) => deployments::list(cli.data_dir, args),
+        Command::Deployment { id, json } => deployments::show(cli.data_dir, id, json),
+        Command::Rollback(args) => deployments::rollback(cli.data_dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -77,7 +77,7 @@ async fn serve(core: Core, addr: SocketAddr) -> Result<(), CliError> {
     }
     // Serve hosts the data directory's engine (and watches the
     // repositories) unless another process does.
-    let _engine = match core.run_engine().await? {
+    let engine = match core.run_engine().await? {
         Some(engine) => Some(engine),
         None => {
             tracing::info!("another process is the engine; runs go to it");
@@ -117,6 +117,9 @@ async fn serve(core: Core, addr: SocketAddr) -> Result<(), CliError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| CliError::Failed(format!("the server stopped: {e}")))?;
+    if let Some(engine) = &engine {
+        engine.shut_down().await;
+    }
     tracing::info!("slipway serve stopped");
     Ok(())
 }

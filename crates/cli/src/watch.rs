@@ -48,6 +48,7 @@ async fn watch(core: Core, json: bool) -> Result<(), CliError> {
         )));
     };
     let engine = hosted.engine.clone();
+    let deployer = engine.deployer.clone();
     let mut executions = core.subscribe();
     tokio::spawn(hosted.serve());
     let watcher = Watcher::new(
@@ -90,6 +91,7 @@ async fn watch(core: Core, json: bool) -> Result<(), CliError> {
     }
     handle.stop().await;
     stop_running(&core, &mut printer, &mut executions).await;
+    deployer.shut_down().await;
     printer.line(json!({"event": "stopped"}), "stopped".into());
     Ok(())
 }

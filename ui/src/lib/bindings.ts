@@ -48,9 +48,151 @@ export type DecisionResponse = { id: string,
  */
 action: string, };
 
+export type Deployment = { id: string, 
+/**
+ * `REPO/PIPELINE` whose file defines the environment.
+ */
+pipeline: string, environment: string, 
+/**
+ * `local` or `command`.
+ */
+provider: string, 
+/**
+ * The commit deployed.
+ */
+revision: string, 
+/**
+ * First line of its commit message.
+ */
+message: string, 
+/**
+ * The artifact's digest in the artifact store (none for a command
+ * deployment without an input artifact).
+ */
+artifact: string | null, 
+/**
+ * The strategy as written (`blue-green`, `canary 10% every 5s`, …).
+ */
+strategy: string, status: DeploymentStatus, initiator: Initiator, 
+/**
+ * The deployment this one undoes, for a rollback.
+ */
+rollback_of: string | null, 
+/**
+ * The execution whose deploy action made it.
+ */
+execution_id: string | null, stage: number | null, action: string | null, 
+/**
+ * The deployment's log file (hook output, strategy steps).
+ */
+log: string | null, 
+/**
+ * Why it failed, was rolled back or stopped.
+ */
+error: string | null, started_at: number, ended_at: number | null, };
+
+export type DeploymentDetail = { events: Array<DeploymentEvent>, id: string, 
+/**
+ * `REPO/PIPELINE` whose file defines the environment.
+ */
+pipeline: string, environment: string, 
+/**
+ * `local` or `command`.
+ */
+provider: string, 
+/**
+ * The commit deployed.
+ */
+revision: string, 
+/**
+ * First line of its commit message.
+ */
+message: string, 
+/**
+ * The artifact's digest in the artifact store (none for a command
+ * deployment without an input artifact).
+ */
+artifact: string | null, 
+/**
+ * The strategy as written (`blue-green`, `canary 10% every 5s`, …).
+ */
+strategy: string, status: DeploymentStatus, initiator: Initiator, 
+/**
+ * The deployment this one undoes, for a rollback.
+ */
+rollback_of: string | null, 
+/**
+ * The execution whose deploy action made it.
+ */
+execution_id: string | null, stage: number | null, action: string | null, 
+/**
+ * The deployment's log file (hook output, strategy steps).
+ */
+log: string | null, 
+/**
+ * Why it failed, was rolled back or stopped.
+ */
+error: string | null, started_at: number, ended_at: number | null, };
+
+export type DeploymentEvent = { 
+/**
+ * `blue/0`, `green/2`, or `-` for the environment as a whole.
+ */
+instance: string, event: string, 
+/**
+ * `Succeeded`, `Failed` or `Skipped`.
+ */
+status: string, started_at: number, ended_at: number, message: string | null, log_excerpt: string, };
+
+export type DeploymentRequest = { id: string, };
+
+export type DeploymentStatus = "InProgress" | "Succeeded" | "Failed" | "Stopped" | "RolledBack" | "Interrupted";
+
+export type DeploymentsRequest = { 
+/**
+ * Only this environment's; default every environment.
+ */
+environment?: string, 
+/**
+ * `REPO/PIPELINE` or `PIPELINE`; default every pipeline.
+ */
+pipeline?: string, 
+/**
+ * Default 20.
+ */
+limit?: number, };
+
+export type DeploymentsResponse = { 
+/**
+ * Newest first.
+ */
+deployments: Array<Deployment>, };
+
+export type EnvironmentInfo = { pipeline: string, environment: string, provider: string, 
+/**
+ * Where its router listens (local provider).
+ */
+listen: string | null, instances: number | null, 
+/**
+ * The deployment whose revision it serves.
+ */
+current: Deployment | null, 
+/**
+ * The newest deployment, whatever its status.
+ */
+latest: Deployment | null, 
+/**
+ * What "Roll back" restores.
+ */
+rollback_target: Deployment | null, };
+
+export type EnvironmentsRequest = Record<symbol, never>;
+
+export type EnvironmentsResponse = { environments: Array<EnvironmentInfo>, };
+
 export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "io" | "internal";
 
-export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk };
+export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk } | { "name": "deployment", "payload": Deployment };
 
 export type ExecutionDetail = { 
 /**
@@ -110,6 +252,8 @@ limit?: number, };
 
 export type ExecutionsResponse = { executions: Array<ExecutionSummary>, };
 
+export type Initiator = "pipeline" | "user" | "auto-rollback";
+
 export type LogChunk = { execution_id: string, stage: number, action: string, text: string, };
 
 export type Notification = { title: string, body: string, level: NotificationLevel, };
@@ -157,6 +301,17 @@ export type RepositoryInfo = { name: string, path: string, trusted: boolean, add
  * The work tree is gone (moved or deleted) or no longer a git repository.
  */
 missing: boolean, };
+
+export type RollbackRequest = { environment: string, 
+/**
+ * `REPO/PIPELINE` or `PIPELINE`, when several pipelines have the environment.
+ */
+pipeline?: string, 
+/**
+ * A successful deployment to restore; default the last successful
+ * revision before the current one.
+ */
+to?: string, };
 
 export type RunPipelineRequest = { 
 /**
@@ -256,8 +411,16 @@ export type Commands = {
   run: { request: RunPipelineRequest; response: ExecutionRequest };
   /** Retries a failed execution's failed actions in the running engine. */
   retry: { request: ExecutionRequest; response: ExecutionRequest };
+  /** Deployments, newest first, optionally of one environment or pipeline. */
+  deployments: { request: DeploymentsRequest; response: DeploymentsResponse };
+  /** One deployment with its per-instance lifecycle events. */
+  deployment: { request: DeploymentRequest; response: DeploymentDetail };
+  /** Every environment deployed to: what it serves and what a rollback restores. */
+  environments: { request: EnvironmentsRequest; response: EnvironmentsResponse };
+  /** Rolls an environment back (a new deployment of an earlier revision) in the running engine. */
+  rollback: { request: RollbackRequest; response: DeploymentRequest };
 };
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry"];
+export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback"];

@@ -15,6 +15,8 @@ pub enum Event {
     Execution(crate::store::ExecutionSummary),
     /// A batch of an action's log output (whole lines).
     Log(LogChunk),
+    /// A deployment started, moved traffic, or ended: the record as it is now.
+    Deployment(crate::store::Deployment),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

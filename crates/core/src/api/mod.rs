@@ -20,7 +20,10 @@ use tokio::sync::broadcast;
 
 use crate::store::{Store, StoreError, DATABASE_FILE};
 
-pub use crate::store::{ExecutionDetail, ExecutionSummary};
+pub use crate::store::{
+    Deployment, DeploymentDetail, DeploymentEvent, DeploymentStatus, ExecutionDetail,
+    ExecutionSummary, Initiator,
+};
 pub use bindings::typescript_bindings;
 pub use error::{ApiError, ErrorCode};
 pub use event::{Event, LogChunk, Notification, NotificationLevel};
@@ -137,7 +140,7 @@ impl Core {
         let engine = hosted.engine.clone();
         let requests = tokio::spawn(hosted.serve());
         let watcher = crate::watch::Watcher::new(
-            engine,
+            engine.clone(),
             self.store.clone(),
             self.clock.clone(),
             &self.data_dir,
@@ -148,6 +151,7 @@ impl Core {
         Ok(Some(RunningEngine {
             _watch: watch,
             requests,
+            engine,
         }))
     }
 
@@ -181,6 +185,15 @@ impl Core {
 pub struct RunningEngine {
     _watch: crate::watch::WatchHandle,
     requests: tokio::task::JoinHandle<()>,
+    engine: Arc<crate::engine::Engine>,
+}
+
+impl RunningEngine {
+    /// Stops the local environments this engine serves (their instances
+    /// end politely); the next engine brings them back.
+    pub async fn shut_down(&self) {
+        self.engine.deployer.shut_down().await;
+    }
 }
 
 impl Drop for RunningEngine {
@@ -258,6 +271,14 @@ command_table! {
     run: RunPipelineRequest => ExecutionRequest = commands::run;
     /// Retries a failed execution's failed actions in the running engine.
     retry: ExecutionRequest => ExecutionRequest = commands::retry;
+    /// Deployments, newest first, optionally of one environment or pipeline.
+    deployments: DeploymentsRequest => DeploymentsResponse = commands::deployments;
+    /// One deployment with its per-instance lifecycle events.
+    deployment: DeploymentRequest => DeploymentDetail = commands::deployment;
+    /// Every environment deployed to: what it serves and what a rollback restores.
+    environments: EnvironmentsRequest => EnvironmentsResponse = commands::environments;
+    /// Rolls an environment back (a new deployment of an earlier revision) in the running engine.
+    rollback: RollbackRequest => DeploymentRequest = commands::rollback;
 }
 
 /// An empty body (`null`, or nothing) means "no arguments".
@@ -444,6 +465,97 @@ mod commands {
         )
         .await?;
         Ok(ExecutionRequest { id })
+    }
+
+    pub async fn deployments(
+        core: &Core,
+        req: DeploymentsRequest,
+    ) -> Result<DeploymentsResponse, ApiError> {
+        Ok(DeploymentsResponse {
+            deployments: core.store.deployments(
+                req.environment.as_deref(),
+                req.pipeline.as_deref(),
+                req.limit.unwrap_or(20),
+            )?,
+        })
+    }
+
+    pub async fn deployment(
+        core: &Core,
+        req: DeploymentRequest,
+    ) -> Result<DeploymentDetail, ApiError> {
+        core.store.deployment(&req.id)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no deployment `{}` (see `slipway deployments ENV`)", req.id),
+            )
+        })
+    }
+
+    pub async fn environments(
+        core: &Core,
+        _: EnvironmentsRequest,
+    ) -> Result<EnvironmentsResponse, ApiError> {
+        let store = &core.store;
+        let mut environments = Vec::new();
+        for (pipeline, environment) in store.deployment_environments()? {
+            let latest = store
+                .deployments(Some(&environment), Some(&pipeline), 1)?
+                .into_iter()
+                .next();
+            let current = store.last_good_deployment(&pipeline, &environment, None)?;
+            let rollback_target = match &current {
+                Some(c) => store.last_good_deployment(&pipeline, &environment, Some(&c.id))?,
+                None => None,
+            };
+            let spec: Option<crate::spec::pipeline::Environment> = latest
+                .as_ref()
+                .and_then(|d| store.deployment_spec(&d.id).ok().flatten())
+                .and_then(|text| serde_json::from_str(&text).ok());
+            let (provider, listen, instances) = match spec.map(|s| s.provider) {
+                Some(crate::spec::pipeline::Provider::Local {
+                    instances, listen, ..
+                }) => ("local", listen, Some(instances as u32)),
+                Some(crate::spec::pipeline::Provider::Command { .. }) => ("command", None, None),
+                None => ("local", None, None),
+            };
+            environments.push(EnvironmentInfo {
+                pipeline,
+                environment,
+                provider: provider.into(),
+                listen,
+                instances,
+                current,
+                latest,
+                rollback_target,
+            });
+        }
+        Ok(EnvironmentsResponse { environments })
+    }
+
+    pub async fn rollback(
+        core: &Core,
+        req: RollbackRequest,
+    ) -> Result<DeploymentRequest, ApiError> {
+        let request = crate::engine::RunRequest {
+            pipeline: req.environment,
+            revision: req.to,
+            variables: req
+                .pipeline
+                .map(|p| std::collections::BTreeMap::from([("pipeline".to_string(), p)]))
+                .unwrap_or_default(),
+            trigger: "rollback".into(),
+            branch: None,
+        };
+        let id = crate::engine::submit(
+            &core.store,
+            &core.data_dir,
+            crate::store::RequestKind::Rollback,
+            &request,
+            core.clock.now(),
+        )
+        .await?;
+        Ok(DeploymentRequest { id })
     }
 
     pub async fn repo_trust(

@@ -171,3 +171,73 @@ pub struct RunPipelineRequest {
     #[ts(optional)]
     pub variables: Option<std::collections::BTreeMap<String, String>>,
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentsRequest {
+    /// Only this environment's; default every environment.
+    #[serde(default)]
+    #[ts(optional)]
+    pub environment: Option<String>,
+    /// `REPO/PIPELINE` or `PIPELINE`; default every pipeline.
+    #[serde(default)]
+    #[ts(optional)]
+    pub pipeline: Option<String>,
+    /// Default 20.
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DeploymentsResponse {
+    /// Newest first.
+    pub deployments: Vec<crate::store::Deployment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentRequest {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    pub environment: String,
+    /// `REPO/PIPELINE` or `PIPELINE`, when several pipelines have the environment.
+    #[serde(default)]
+    #[ts(optional)]
+    pub pipeline: Option<String>,
+    /// A successful deployment to restore; default the last successful
+    /// revision before the current one.
+    #[serde(default)]
+    #[ts(optional)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentsRequest {}
+
+/// An environment as the Environments page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct EnvironmentInfo {
+    pub pipeline: String,
+    pub environment: String,
+    pub provider: String,
+    /// Where its router listens (local provider).
+    pub listen: Option<String>,
+    pub instances: Option<u32>,
+    /// The deployment whose revision it serves.
+    pub current: Option<crate::store::Deployment>,
+    /// The newest deployment, whatever its status.
+    pub latest: Option<crate::store::Deployment>,
+    /// What "Roll back" restores.
+    pub rollback_target: Option<crate::store::Deployment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct EnvironmentsResponse {
+    pub environments: Vec<EnvironmentInfo>,
+}

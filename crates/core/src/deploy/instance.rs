@@ -11,7 +11,7 @@
 //! orchestrator's policy), touch the router, or install revisions (see
 //! `appspec_run`).
 //!
-//! Every process of an instance carries `SLIPWAY_INSTANCE=<env>/<n>` and an
+//! Every process of an instance carries `SLIPWAY_INSTANCE=<data dir>:<env>/<n>` and an
 //! execution tag of its own, so an engine that was killed can end its
 //! leftovers with [`kill_instances`], and an execution's orphan clean-up never
 //! ends a long-lived instance it happened to start.
@@ -60,9 +60,12 @@ pub fn instance_dir(data_dir: &Path, environment: &str, index: usize) -> PathBuf
         .join(index.to_string())
 }
 
-/// The tag carried by every process of an instance (`<env>/<n>`).
-pub fn instance_tag(environment: &str, index: usize) -> String {
-    format!("{environment}/{index}")
+/// The tag carried by every process of an instance
+/// (`<data dir>:<env>/<n>`): the data directory is part of it, so an engine
+/// never ends the instances of another data directory's environment of the
+/// same name.
+pub fn instance_tag(data_dir: &Path, environment: &str, index: usize) -> String {
+    format!("{}:{environment}/{index}", data_dir.display())
 }
 
 /// Ends (SIGKILL) every process tagged with one of these instance tags, as
@@ -73,7 +76,9 @@ pub fn kill_instances(tags: &[String]) -> usize {
     kill_orphans(&tags)
 }
 
-fn execution_tag(instance_tag: &str) -> String {
+/// The `SLIPWAY_EXECUTION_ID` value every process of an instance carries
+/// (hooks run for it should carry it too, so a restart can end them).
+pub fn execution_tag(instance_tag: &str) -> String {
     format!("instance:{instance_tag}")
 }
 
@@ -201,7 +206,7 @@ impl Instance {
             Some(p) => p,
             None => free_port().map_err(InstanceError::NoPort)?,
         };
-        let tag = instance_tag(&config.environment, config.index);
+        let tag = instance_tag(&config.data_dir, &config.environment, config.index);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (state_tx, state) = watch::channel(InstanceState::Starting);
         let (stop, stop_rx) = watch::channel(false);
@@ -234,7 +239,7 @@ impl Instance {
         self.port
     }
 
-    /// `<env>/<n>`, as [`kill_instances`] takes it.
+    /// `<data dir>:<env>/<n>`, as [`kill_instances`] takes it.
     pub fn tag(&self) -> &str {
         &self.tag
     }

@@ -9,5 +9,12 @@
 //! and the providers that drive it live beside it, never inside it.
 
 pub mod appspec_run;
+pub mod command;
+pub mod deployer;
 pub mod instance;
+pub mod local;
+pub mod monitor;
 pub mod router;
+pub mod strategy;
+
+pub use deployer::{DeployError, DeployOutcome, DeployRequest, Deployer, PreparedRollback};

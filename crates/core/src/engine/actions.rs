@@ -35,6 +35,10 @@ pub(super) struct Scope {
     artifacts: BTreeMap<String, String>,
     /// environment name -> (credential profile, region) for injection.
     accounts: BTreeMap<String, (Option<String>, Option<String>)>,
+    /// The pipeline's environments, for deploy actions.
+    environments: BTreeMap<String, crate::spec::pipeline::Environment>,
+    message: String,
+    variables: Vec<(String, String)>,
 }
 
 /// One action, ready to run: everything it needs, owned.
@@ -55,6 +59,10 @@ pub(super) struct ActionJob {
     /// region its environment names.
     account: Option<String>,
     region: Option<String>,
+    /// A deploy action's environment.
+    environment: Option<crate::spec::pipeline::Environment>,
+    message: String,
+    variables: Vec<(String, String)>,
 }
 
 pub(super) struct ActionResult {
@@ -98,6 +106,18 @@ impl Scope {
                 .iter()
                 .map(|e| (e.name.clone(), (e.account.clone(), e.region.clone())))
                 .collect(),
+            environments: plan
+                .pipeline
+                .environments
+                .iter()
+                .map(|e| (e.name.clone(), e.clone()))
+                .collect(),
+            message: plan.revision.message.clone(),
+            variables: plan
+                .variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 
@@ -118,9 +138,16 @@ impl Scope {
             .as_ref()
             .and_then(|env| self.accounts.get(env).cloned())
             .unwrap_or_default();
+        let environment = action
+            .environment
+            .as_ref()
+            .and_then(|env| self.environments.get(env).cloned());
         Ok(ActionJob {
             account,
             region,
+            environment,
+            message: self.message.clone(),
+            variables: self.variables.clone(),
             execution_id: self.execution_id.clone(),
             pipeline: self.pipeline.clone(),
             commit: self.commit.clone(),
@@ -195,6 +222,10 @@ impl Engine {
         self.emit_execution(&job.execution_id);
         let mut result = match job.action.r#type {
             ActionType::Approval => self.run_approval(&job).await,
+            ActionType::Deploy => {
+                let _artifacts = self.artifacts_gate.read().await;
+                self.run_deploy(&job).await
+            }
             _ => {
                 let _artifacts = self.artifacts_gate.read().await;
                 self.run_build(&job).await
@@ -357,6 +388,64 @@ impl Engine {
                 .collect(),
             error,
         })
+    }
+
+    /// A deploy action: one deployment of its input artifact (the source
+    /// when it names none) to its environment.
+    async fn run_deploy(&self, job: &ActionJob) -> Result<ActionResult, String> {
+        let environment = job.environment.clone().ok_or_else(|| {
+            format!(
+                "deploy action `{}` names no environment of this pipeline",
+                job.action.name
+            )
+        })?;
+        let src = prepare_workspace(job)?;
+        // The deployed revision must outlive the execution's workspace: it
+        // goes into the artifact store (a no-op for a built artifact).
+        let store = ArtifactStore::open(&job.data_dir).map_err(|e| e.to_string())?;
+        let digest = match job.inputs.first() {
+            Some((_, Some(digest))) => digest.clone(),
+            _ => {
+                store
+                    .put_tree(&src.primary)
+                    .map_err(|e| format!("storing the revision to deploy: {e}"))?
+                    .digest
+            }
+        };
+        let outcome = self
+            .deployer
+            .deploy(crate::deploy::DeployRequest {
+                pipeline: job.pipeline.clone(),
+                environment,
+                strategy: job.action.strategy.clone(),
+                revision: job.commit.clone(),
+                message: job.message.clone(),
+                digest: Some(digest),
+                execution_id: Some(job.execution_id.clone()),
+                stage: Some(job.stage as u32),
+                action: Some(job.action.name.clone()),
+                log: job.log_path.clone(),
+                workdir: Some(src.primary.clone()),
+                namespaces: job.namespaces.clone(),
+                variables: job.variables.clone(),
+            })
+            .await;
+        let mut result = ActionResult::empty(job);
+        result.status = if outcome.status == crate::store::DeploymentStatus::Succeeded {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        };
+        result.error = outcome.error.map(|e| {
+            format!(
+                "deployment {} {}: {e}",
+                outcome.deployment_id, outcome.status
+            )
+        });
+        result
+            .variables
+            .insert("DEPLOYMENT_ID".into(), outcome.deployment_id);
+        Ok(result)
     }
 
     /// The action's buildspec: a file of the source revision, an inline

@@ -45,6 +45,8 @@ impl HostedEngine {
     /// Serves run requests until the process ends; spawn it on the runtime.
     pub async fn serve(self) {
         let HostedEngine { engine, _lock } = self;
+        // Every local environment comes back to its last good revision.
+        tokio::spawn(engine.deployer.clone().restore_all());
         engine.serve_requests().await;
         drop(_lock);
     }

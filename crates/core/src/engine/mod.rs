@@ -33,7 +33,7 @@ pub use control::{decide_approval, request_stop};
 pub use host::HostedEngine;
 pub use lock::{acquire as acquire_lock, EngineLock, LockError};
 pub use plan::Plan;
-pub use requests::{submit, wait_for_end};
+pub use requests::{submit, wait_for_deployment, wait_for_end};
 pub use status::Status;
 pub use vars::Namespaces;
 
@@ -128,6 +128,8 @@ pub struct Engine {
     /// Stop handles of the builds running now, per execution.
     running: Mutex<HashMap<String, Vec<StopHandle>>>,
     wake: wake::WakeWatch,
+    /// Deployments, and the local environments this engine serves.
+    pub deployer: Arc<crate::deploy::Deployer>,
 }
 
 /// Default `max-parallel`: one action per CPU.
@@ -151,7 +153,14 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let wake = wake::watch(data_dir)
             .map_err(|e| EngineError::Workspace(format!("cannot watch for requests: {e}")))?;
+        let deployer = Arc::new(crate::deploy::Deployer::new(
+            store.clone(),
+            data_dir,
+            clock.clone(),
+            events.clone(),
+        ));
         let engine = Engine {
+            deployer,
             store,
             data_dir: data_dir.to_path_buf(),
             clock,
@@ -179,6 +188,7 @@ impl Engine {
             tracing::warn!(execution = %id, "marked Interrupted: its engine stopped while it ran");
             self.emit_execution(id);
         }
+        self.deployer.recover()?;
         Ok(ids)
     }
 
@@ -418,6 +428,15 @@ impl Engine {
                 }
                 if stage_status != Status::Succeeded {
                     break;
+                }
+            }
+            if stage_status == Status::Failed
+                && stage.on_failure == crate::spec::pipeline::StageFailure::Rollback
+            {
+                let undone = self.deployer.rollback_stage(id, stage_idx as u32).await;
+                if !undone.is_empty() {
+                    tracing::info!(execution = %id, stage = %stage.name, rollbacks = ?undone,
+                        "the failed stage's deployments were rolled back");
                 }
             }
             self.store

@@ -82,12 +82,7 @@ pub(super) fn plan(store: &Store, request: &RunRequest) -> Result<Plan, EngineEr
         .stages
         .iter()
         .flat_map(|s| &s.actions)
-        .filter(|a| {
-            matches!(
-                a.r#type,
-                ActionType::Deploy | ActionType::Invoke | ActionType::Source
-            )
-        })
+        .filter(|a| matches!(a.r#type, ActionType::Invoke | ActionType::Source))
         .map(|a| format!("`{}` ({})", a.name, a.r#type.as_str()))
         .collect();
     if !unsupported.is_empty() {

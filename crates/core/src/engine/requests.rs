@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{wake, Engine, EngineError, Resume, RunRequest};
 use crate::api::Millis;
-use crate::store::{ExecutionDetail, RequestKind, RunRequestRecord, Store};
+use crate::store::{DeploymentDetail, ExecutionDetail, RequestKind, RunRequestRecord, Store};
 
 /// How long a request may wait for an engine to take it before the caller
 /// is told none is running.
@@ -34,8 +34,12 @@ impl Engine {
     }
 
     fn take(self: Arc<Self>, request: RunRequestRecord) {
+        if request.kind == RequestKind::Rollback {
+            return self.take_rollback(request);
+        }
         let begun = match request.kind {
-            RequestKind::Run => self
+            RequestKind::Retry => self.retry(&request.target),
+            _ => self
                 .create(&RunRequest {
                     pipeline: request.target.clone(),
                     revision: request.revision.clone(),
@@ -44,19 +48,12 @@ impl Engine {
                     branch: None,
                 })
                 .map(|plan| (plan, Resume::default())),
-            RequestKind::Retry => self.retry(&request.target),
         };
         let (execution, error) = match &begun {
             Ok((plan, _)) => (Some(plan.id.as_str()), None),
             Err(err) => (None, Some(err.to_string())),
         };
-        if let Err(err) = self
-            .store
-            .finish_run_request(&request.id, execution, error.as_deref())
-        {
-            tracing::error!(%err, request = %request.id, "cannot record a taken request");
-        }
-        let _ = wake::poke(&self.data_dir, &request.id);
+        self.answer(&request, execution, error.as_deref());
         if let Ok((plan, resume)) = begun {
             tokio::spawn(async move {
                 if let Err(err) = self.run_from(plan, resume).await {
@@ -65,10 +62,35 @@ impl Engine {
             });
         }
     }
+
+    /// A rollback request: the record is written (or the refusal given)
+    /// before the answer; the rollback itself runs on.
+    fn take_rollback(self: Arc<Self>, request: RunRequestRecord) {
+        let prepared = self.deployer.prepare_rollback(
+            &request.target,
+            request.variables.get("pipeline").map(String::as_str),
+            request.revision.as_deref(),
+        );
+        match prepared {
+            Ok(prepared) => {
+                self.answer(&request, Some(&prepared.deployment.id.clone()), None);
+                let deployer = self.deployer.clone();
+                tokio::spawn(async move { deployer.perform(prepared).await });
+            }
+            Err(err) => self.answer(&request, None, Some(&err.to_string())),
+        }
+    }
+
+    fn answer(&self, request: &RunRequestRecord, id: Option<&str>, error: Option<&str>) {
+        if let Err(err) = self.store.finish_run_request(&request.id, id, error) {
+            tracing::error!(%err, request = %request.id, "cannot record a taken request");
+        }
+        let _ = wake::poke(&self.data_dir, &request.id);
+    }
 }
 
-/// Leaves a run or retry request for the running engine and returns the id
-/// of the execution it started.
+/// Leaves a run, retry or rollback request for the running engine and
+/// returns the id of the execution (or rollback deployment) it started.
 pub async fn submit(
     store: &Store,
     data_dir: &Path,
@@ -118,15 +140,42 @@ pub async fn wait_for_end(
     data_dir: &Path,
     id: &str,
 ) -> Result<ExecutionDetail, EngineError> {
-    let watch = wake::watch(data_dir)
-        .map_err(|e| EngineError::Workspace(format!("cannot watch the execution: {e}")))?;
-    loop {
-        let woken = watch.notify.notified();
+    wait_until(data_dir, || {
         let detail = store
             .execution(id)?
             .ok_or_else(|| EngineError::NoSuchExecution(id.to_string()))?;
-        if detail.summary.status.is_final() {
-            return Ok(detail);
+        Ok(detail.summary.status.is_final().then_some(detail))
+    })
+    .await
+}
+
+/// Waits, without polling, until deployment `id` ends; returns its record.
+pub async fn wait_for_deployment(
+    store: &Store,
+    data_dir: &Path,
+    id: &str,
+) -> Result<DeploymentDetail, EngineError> {
+    wait_until(data_dir, || {
+        let detail = store
+            .deployment(id)?
+            .ok_or_else(|| EngineError::Rejected(format!("no deployment `{id}`")))?;
+        Ok(detail.deployment.status.is_final().then_some(detail))
+    })
+    .await
+}
+
+/// Re-checks `done` each time the engine pokes the wake folder, until it
+/// returns a value.
+async fn wait_until<T>(
+    data_dir: &Path,
+    mut done: impl FnMut() -> Result<Option<T>, EngineError>,
+) -> Result<T, EngineError> {
+    let watch = wake::watch(data_dir)
+        .map_err(|e| EngineError::Workspace(format!("cannot watch for the engine's news: {e}")))?;
+    loop {
+        let woken = watch.notify.notified();
+        if let Some(value) = done()? {
+            return Ok(value);
         }
         woken.await;
     }

@@ -1,8 +1,9 @@
 //! What Slipway keeps on disk after executions end. Artifacts are kept for
-//! each pipeline's newest executions and its newest successful ones (what a
-//! rollback redeploys; deployments will add the revisions they may roll back
-//! to), and always for executions still running. Older executions keep their
-//! records and logs; their artifacts and action workspaces are removed.
+//! each pipeline's newest executions and its newest successful ones, for
+//! each environment's last successful deployments (what `slipway rollback`
+//! restores), and always for executions still running. Older executions
+//! keep their records and logs; their artifacts and action workspaces are
+//! removed.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,6 +15,9 @@ use crate::store::Store;
 pub const KEEP_RECENT: u32 = 10;
 /// Each pipeline's newest successful executions whose artifacts stay.
 pub const KEEP_SUCCEEDED: u32 = 3;
+/// Each environment's newest successful deployments whose artifacts stay:
+/// the revisions a rollback can restore.
+pub const KEEP_DEPLOYED: u32 = 5;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -28,7 +32,12 @@ pub fn sweep(store: &Store, data_dir: &Path) -> Result<Swept, String> {
     let keep = store
         .executions_to_keep(KEEP_RECENT, KEEP_SUCCEEDED)
         .map_err(|e| e.to_string())?;
-    let digests = store.artifact_digests(&keep).map_err(|e| e.to_string())?;
+    let mut digests = store.artifact_digests(&keep).map_err(|e| e.to_string())?;
+    digests.extend(
+        store
+            .deployment_digests_to_keep(KEEP_DEPLOYED)
+            .map_err(|e| e.to_string())?,
+    );
     let artifacts = ArtifactStore::open(data_dir).map_err(|e| e.to_string())?;
     let report = artifacts.retain(&digests).map_err(|e| e.to_string())?;
     let mut swept = Swept {

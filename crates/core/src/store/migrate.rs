@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     EXECUTIONS,
     super::heads::MIGRATION,
     super::profiles::MIGRATION,
+    super::deployments::MIGRATION,
 ];
 
 /// 1: repositories the user added.

@@ -6,6 +6,7 @@
 //! The database runs in WAL mode so the desktop app, `slipway serve` and CLI
 //! commands can read while one of them writes.
 
+mod deployments;
 mod executions;
 mod heads;
 mod migrate;
@@ -19,6 +20,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use deployments::{
+    Deployment, DeploymentDetail, DeploymentEvent, DeploymentStatus, Initiator, NewDeployment,
+};
 pub use executions::{
     ActionRecord, ApprovalRecord, ArtifactRecord, ExecutionDetail, ExecutionSummary, NewExecution,
     NewStage, ReportCounts, StageRecord,

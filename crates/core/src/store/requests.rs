@@ -16,6 +16,10 @@ pub enum RequestKind {
     Run,
     /// Retry execution `target`.
     Retry,
+    /// Roll back environment `target` (pipeline in `variables["pipeline"]`,
+    /// `--to` in `revision`); the answer's `execution_id` is the rollback
+    /// deployment's id.
+    Rollback,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +47,7 @@ impl Store {
                 match r.kind {
                     RequestKind::Run => "run",
                     RequestKind::Retry => "retry",
+                    RequestKind::Rollback => "rollback",
                 },
                 r.target,
                 r.revision,
@@ -98,10 +103,10 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRequestRecord> {
     let variables: String = row.get("variables")?;
     Ok(RunRequestRecord {
         id: row.get("id")?,
-        kind: if kind == "retry" {
-            RequestKind::Retry
-        } else {
-            RequestKind::Run
+        kind: match kind.as_str() {
+            "retry" => RequestKind::Retry,
+            "rollback" => RequestKind::Rollback,
+            _ => RequestKind::Run,
         },
         target: row.get("target")?,
         revision: row.get("revision")?,

@@ -112,6 +112,19 @@ pub async fn probe(
             Err(_) => Err(ProbeFailure::TimedOut(timeout)),
         },
         HealthCheck::Command(command) => run_check(command, target, timeout).await,
+        HealthCheck::Listening => {
+            let port = target.port;
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(("127.0.0.1", port)))
+                .await
+            {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(ProbeFailure::Connect {
+                    port,
+                    message: e.to_string(),
+                }),
+                Err(_) => Err(ProbeFailure::TimedOut(timeout)),
+            }
+        }
     }
 }
 
@@ -222,9 +235,16 @@ pub async fn wait_healthy(
     let mut counts = Thresholds::new(policy);
     let mut answered = false;
     loop {
-        let ok = probe(check, target, policy.timeout).await.is_ok();
+        let result = probe(check, target, policy.timeout).await;
+        let ok = result.is_ok();
         answered |= ok;
-        let starting = !ok && !answered && began.elapsed() < policy.start_period;
+        // Only a service that is not listening yet is "starting": one that
+        // answers with the wrong status is up, and unhealthy.
+        let not_listening = matches!(
+            result,
+            Err(ProbeFailure::Connect { .. } | ProbeFailure::TimedOut(_))
+        ) || matches!(check, HealthCheck::Command(_));
+        let starting = not_listening && !ok && !answered && began.elapsed() < policy.start_period;
         if !starting {
             if let Some(verdict) = counts.record(ok) {
                 return verdict;

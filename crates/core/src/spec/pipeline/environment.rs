@@ -1,14 +1,14 @@
 //! `environments:` in a pipeline file: where a deploy action deploys, with
 //! its provider, health checks, strategy, alarms and rollback policy.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::strategy::{self, Strategy};
 use super::units::{Duration, Percent};
 use crate::spec::read::{KeyPath, Reader};
 use crate::spec::yaml::{Node, Value};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
     pub name: String,
     pub provider: Provider,
@@ -23,7 +23,7 @@ pub struct Environment {
     pub auto_rollback: Vec<RollbackOn>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "provider", rename_all = "kebab-case")]
 pub enum Provider {
     /// Local instances behind a router Slipway runs.
@@ -40,7 +40,7 @@ pub enum Provider {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
     pub check: HealthCheck,
     pub interval: Option<Duration>,
@@ -49,14 +49,19 @@ pub struct Health {
     pub unhealthy_threshold: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HealthCheck {
-    Http { path: String, expect_status: u16 },
+    Http {
+        path: String,
+        expect_status: u16,
+    },
     Command(String),
+    /// No `health:` given: the instance's port accepts connections.
+    Listening,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Alarm {
     /// Share of failed responses the router saw over `window`.
@@ -65,7 +70,7 @@ pub enum Alarm {
     Command(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RollbackOn {
     Failure,

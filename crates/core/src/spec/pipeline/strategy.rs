@@ -2,13 +2,13 @@
 //! CodeDeploy's predefined configuration names, all read into one
 //! [`Strategy`] so the deployer never sees spellings.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::units::{Duration, Percent};
 use crate::spec::read::{describe, suggest, KeyPath, Reader};
 use crate::spec::yaml::{Node, Value};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Strategy {
     /// Every instance at once, in place.
@@ -29,7 +29,7 @@ pub enum Strategy {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum MinimumHealthy {
     /// A share of the fleet, rounded up to a host count when the deployment

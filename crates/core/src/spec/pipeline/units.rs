@@ -2,11 +2,11 @@
 //! percentages (`5%`) and cron schedules. Parsing only; nothing here reads
 //! a clock.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A duration written as `<n><unit>` parts, largest unit first: `d`, `h`,
 /// `m`, `s` (`90s`, `5m`, `1h30m`, `7d`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Duration {
     pub seconds: u64,
 }
@@ -61,7 +61,7 @@ impl Duration {
 
 /// A percentage from 0 to 100, written `5%` (or a bare number where the
 /// key says it is a percent, like a strategy's `percent: 10`).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 pub struct Percent(pub f64);
 
 impl Percent {
@@ -85,7 +85,7 @@ impl Percent {
 
 /// A five-field cron expression (minute hour day-of-month month
 /// day-of-week), in local time, or one of the `@daily`-style shorthands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cron(pub String);
 
 const FIELDS: [(&str, u32, u32); 5] = [

@@ -1,0 +1,244 @@
+//! `slipway deployments`, `deployment` and `rollback`: environments'
+//! deployment history and the one-command rollback.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use slipway_core::api::{Deployment, DeploymentDetail, DeploymentStatus, DeploymentsResponse};
+use slipway_core::engine::{self, Engine};
+
+use crate::{output, CliError};
+
+#[derive(clap::Args, Debug)]
+pub struct DeploymentsArgs {
+    /// The environment (as its pipeline file names it).
+    environment: String,
+    /// Only this pipeline's (`REPO/PIPELINE` or `PIPELINE`).
+    #[arg(long)]
+    pipeline: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn list(data_dir: Option<PathBuf>, args: DeploymentsArgs) -> Result<(), CliError> {
+    let value = crate::call(
+        data_dir,
+        "deployments",
+        serde_json::json!({
+            "environment": args.environment,
+            "pipeline": args.pipeline,
+            "limit": args.limit
+        }),
+    )?;
+    if args.json {
+        output::print_json(&value["deployments"]);
+        return Ok(());
+    }
+    let list: DeploymentsResponse = output::parse(value)?;
+    if list.deployments.is_empty() {
+        println!(
+            "No deployments to {} yet: a pipeline's deploy action makes them.",
+            args.environment
+        );
+    }
+    for d in &list.deployments {
+        print_row(d);
+    }
+    Ok(())
+}
+
+fn print_row(d: &Deployment) {
+    let duration = d
+        .ended_at
+        .map(|end| format!("{:.1}s", (end - d.started_at) as f64 / 1000.0))
+        .unwrap_or_else(|| "-".into());
+    println!(
+        "{}  {:<11}  {}  {:<13}  {:<8}  {}{}",
+        d.id,
+        d.status.to_string(),
+        &d.revision[..d.revision.len().min(12)],
+        d.initiator.as_str(),
+        duration,
+        d.strategy,
+        d.rollback_of
+            .as_ref()
+            .map(|r| format!("  (rollback of {r})"))
+            .unwrap_or_default()
+    );
+}
+
+pub fn show(data_dir: Option<PathBuf>, id: String, json: bool) -> Result<(), CliError> {
+    let value = crate::call(data_dir, "deployment", serde_json::json!({"id": id}))?;
+    if json {
+        output::print_json(&value);
+        return Ok(());
+    }
+    print_detail(&output::parse(value)?);
+    Ok(())
+}
+
+fn print_detail(detail: &DeploymentDetail) {
+    let d = &detail.deployment;
+    println!(
+        "{}  {}  {} of {} ({})",
+        d.id, d.status, d.environment, d.pipeline, d.provider
+    );
+    println!(
+        "revision {} {}",
+        &d.revision[..d.revision.len().min(12)],
+        d.message
+    );
+    println!(
+        "strategy {}, by {}{}",
+        d.strategy,
+        d.initiator.as_str(),
+        d.rollback_of
+            .as_ref()
+            .map(|r| format!(", rollback of {r}"))
+            .unwrap_or_default()
+    );
+    if let Some(e) = &d.execution_id {
+        println!(
+            "execution {e}, stage {}, action {}",
+            d.stage.unwrap_or_default(),
+            d.action.as_deref().unwrap_or("-")
+        );
+    }
+    for e in &detail.events {
+        println!(
+            "  {:<9} {:<8} {}{}",
+            e.status,
+            e.instance,
+            e.event,
+            e.message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(log) = &d.log {
+        println!("log {log}");
+    }
+    if let Some(err) = &d.error {
+        println!("error: {err}");
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RollbackArgs {
+    /// The environment to roll back.
+    environment: String,
+    /// The pipeline whose environment it is (when several have one of that name).
+    #[arg(long)]
+    pipeline: Option<String>,
+    /// Restore this successful deployment's revision (default: the last
+    /// successful revision before the current one).
+    #[arg(long, value_name = "DEPLOYMENT_ID")]
+    to: Option<String>,
+    /// Wait for the rollback to end; exit 1 unless it succeeded.
+    #[arg(long)]
+    wait: bool,
+    /// Print the rollback deployment as JSON (at its end with --wait).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Rolls back in the running engine (the desktop app, `serve`, `watch`),
+/// or, when none runs, in this process.
+pub fn rollback(data_dir: Option<PathBuf>, args: RollbackArgs) -> Result<(), CliError> {
+    crate::init_logging("warn");
+    let core = crate::open_core(data_dir, "cli")?;
+    let runtime = crate::runtime()?;
+    let failed = |e: String| CliError::Failed(e);
+    let lock = match engine::acquire_lock(core.data_dir()) {
+        Ok(lock) => lock,
+        Err(engine::LockError::Held { .. }) => {
+            return runtime.block_on(async {
+                let value = core
+                    .call(
+                        "rollback",
+                        serde_json::json!({
+                            "environment": args.environment,
+                            "pipeline": args.pipeline,
+                            "to": args.to,
+                        }),
+                    )
+                    .await?;
+                let id = value["id"].as_str().unwrap_or_default().to_string();
+                eprintln!("rollback {id} started by the running engine");
+                if !args.wait && !args.json {
+                    println!("{id}");
+                    return Ok(());
+                }
+                let detail = if args.wait {
+                    engine::wait_for_deployment(core.store(), core.data_dir(), &id)
+                        .await
+                        .map_err(|e| failed(e.to_string()))?
+                } else {
+                    core.store()
+                        .deployment(&id)
+                        .map_err(|e| failed(e.to_string()))?
+                        .ok_or_else(|| failed(format!("no deployment `{id}`")))?
+                };
+                report(&detail, args.json, args.wait)
+            });
+        }
+        Err(err) => return Err(CliError::Failed(err.to_string())),
+    };
+    runtime.block_on(async {
+        let engine = Arc::new(
+            Engine::start(
+                core.store().clone(),
+                core.data_dir(),
+                core.clock().clone(),
+                core.event_sender(),
+                1,
+                &lock,
+            )
+            .map_err(|e| failed(e.to_string()))?,
+        );
+        let prepared = engine
+            .deployer
+            .prepare_rollback(
+                &args.environment,
+                args.pipeline.as_deref(),
+                args.to.as_deref(),
+            )
+            .map_err(|e| failed(e.to_string()))?;
+        let id = prepared.deployment.id.clone();
+        eprintln!(
+            "rollback {id}: {} back to {}",
+            prepared.deployment.environment,
+            &prepared.deployment.revision[..prepared.deployment.revision.len().min(12)]
+        );
+        engine.deployer.perform(prepared).await;
+        let served = engine.deployer.serves_any().await;
+        engine.deployer.shut_down().await;
+        if served {
+            eprintln!(
+                "note: no Slipway engine is running, so the environment stops with this command; \
+                 the desktop app or `slipway serve` brings it back at this revision"
+            );
+        }
+        let detail = core
+            .store()
+            .deployment(&id)
+            .map_err(|e| failed(e.to_string()))?
+            .ok_or_else(|| failed(format!("no deployment `{id}`")))?;
+        report(&detail, args.json, args.wait)
+    })
+}
+
+fn report(detail: &DeploymentDetail, json: bool, wait: bool) -> Result<(), CliError> {
+    if json {
+        output::print_json(&serde_json::to_value(detail).unwrap_or_default());
+    } else {
+        print_detail(detail);
+    }
+    if wait && detail.deployment.status != DeploymentStatus::Succeeded {
+        return Err(CliError::Quiet(1));
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! The `command` provider: the user's own deploy tooling (aws cli, cdk,
+//! sam, kubectl, terraform…). `deploy`, then `verify`; a failed verify
+//! leads to `rollback` (the deployer decides). Commands run through the
+//! build runner — process groups, masking, the deployment's log — with the
+//! environment's STS session injected as the standard AWS_* variables.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::Clock;
+use crate::build::{self, BuildJob, BuildStatus};
+use crate::engine::Namespaces;
+use crate::spec::pipeline::Environment;
+use crate::store::Store;
+
+/// The most one command list may take.
+const TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Where and with what the commands run.
+pub struct CommandContext {
+    pub spec: Environment,
+    pub namespaces: Namespaces,
+    /// The working directory: the deploy action's input artifact.
+    pub workdir: PathBuf,
+    pub log: PathBuf,
+    pub data_dir: PathBuf,
+    pub deployment_id: String,
+    pub env: Vec<(String, String)>,
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl CommandContext {
+    /// Runs one of the environment's command lists (`deploy`, `verify`,
+    /// `rollback`): `Ok` when every command exits 0.
+    pub async fn run(&self, phase: &str, commands: &[String]) -> Result<(), String> {
+        if commands.is_empty() {
+            return Ok(());
+        }
+        let commands = commands
+            .iter()
+            .map(|c| self.namespaces.substitute(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{phase}: {e}"))?;
+        let doc = serde_json::json!({
+            "version": 0.2,
+            "phases": {"build": {"commands": commands}}
+        });
+        let buildspec =
+            crate::spec::buildspec::parse(&doc.to_string(), &format!("{phase} commands")).map_err(
+                |errors| {
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            )?;
+        let mut env = self.env.clone();
+        env.push(("SLIPWAY_DEPLOYMENT_ID".into(), self.deployment_id.clone()));
+        env.push(("SLIPWAY_ENVIRONMENT".into(), self.spec.name.clone()));
+        let mut secrets = Vec::new();
+        if let Some(profile) = &self.spec.account {
+            let injection =
+                crate::creds::session_env(&self.store, profile, self.clock.as_ref(), None)
+                    .await
+                    .map_err(|e| format!("credentials of profile `{profile}`: {e}"))?;
+            env.extend(injection.env);
+            secrets.extend(injection.secrets);
+        }
+        if let Some(region) = &self.spec.region {
+            env.retain(|(k, _)| k != "AWS_REGION" && k != "AWS_DEFAULT_REGION");
+            env.push(("AWS_REGION".into(), region.clone()));
+            env.push(("AWS_DEFAULT_REGION".into(), region.clone()));
+        }
+        std::fs::create_dir_all(&self.workdir)
+            .map_err(|e| format!("{phase}: cannot create {}: {e}", self.workdir.display()))?;
+        let mut job = BuildJob::new(
+            buildspec,
+            self.workdir.clone(),
+            self.data_dir.clone(),
+            self.log.clone(),
+        );
+        job.env = env;
+        job.secrets = secrets;
+        job.clock = self.clock.clone();
+        job.timeout = TIMEOUT;
+        job.cache_scope = format!("deploy/{}", self.spec.name);
+        let (_handle, stop) = build::stop_signal();
+        let outcome = build::run(job, stop, |_: &[u8]| {}).await;
+        match outcome.status {
+            BuildStatus::Succeeded => Ok(()),
+            _ => Err(format!(
+                "{phase} failed: {}",
+                outcome
+                    .error
+                    .unwrap_or_else(|| "a command exited non-zero".into())
+            )),
+        }
+    }
+}

@@ -1,0 +1,849 @@
+//! Deployments as records and the policy around them: which strategy runs,
+//! what a failure leads to (automatic rollback), one-click rollback,
+//! stage rollback, and bringing environments back when the engine starts.
+//!
+//! One deployment per environment at a time (a lock per environment); each
+//! state change is committed to the store before it is reported.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use super::command::CommandContext;
+use super::local::{self, LocalEnv, Rollout};
+use super::monitor::Failure;
+use super::strategy;
+use crate::api::{Clock, Event, Millis, Notification, NotificationLevel};
+use crate::build::ArtifactStore;
+use crate::engine::{wake, Namespaces};
+use crate::spec::pipeline::{Environment, Provider, RollbackOn, Strategy};
+use crate::store::{
+    Deployment, DeploymentEvent, DeploymentStatus, Initiator, NewDeployment, Store, StoreError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("no environment `{0}` has been deployed to yet (see `slipway deployments`)")]
+    NoEnvironment(String),
+    #[error(
+        "`{name}` is an environment of several pipelines ({pipelines}); name one with --pipeline"
+    )]
+    Ambiguous { name: String, pipelines: String },
+    #[error("no deployment `{0}` (see `slipway deployments ENV`)")]
+    NoDeployment(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What to deploy, from a deploy action (or a rollback).
+pub struct DeployRequest {
+    pub pipeline: String,
+    pub environment: Environment,
+    /// The action's own strategy, over the environment's.
+    pub strategy: Option<Strategy>,
+    pub revision: String,
+    pub message: String,
+    pub digest: Option<String>,
+    pub execution_id: Option<String>,
+    pub stage: Option<u32>,
+    pub action: Option<String>,
+    pub log: PathBuf,
+    /// Where the command provider's commands run (the input artifact).
+    pub workdir: Option<PathBuf>,
+    pub namespaces: Namespaces,
+    /// Pipeline variables, passed to the service and hooks.
+    pub variables: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployOutcome {
+    pub deployment_id: String,
+    pub status: DeploymentStatus,
+    pub error: Option<String>,
+}
+
+type EnvCell = Arc<tokio::sync::Mutex<Option<LocalEnv>>>;
+
+/// The deployments of one engine.
+pub struct Deployer {
+    store: Arc<Store>,
+    data_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    events: broadcast::Sender<Event>,
+    envs: Mutex<HashMap<String, EnvCell>>,
+}
+
+/// A rollback ready to run: its record is written.
+pub struct PreparedRollback {
+    pub deployment: Deployment,
+    target: Deployment,
+    spec: Environment,
+}
+
+fn new_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("d-{}", &id[..12])
+}
+
+fn spec_json(spec: &Environment) -> String {
+    serde_json::to_string(spec).unwrap_or_else(|_| "{}".into())
+}
+
+fn provider_name(spec: &Environment) -> &'static str {
+    match spec.provider {
+        Provider::Local { .. } => "local",
+        Provider::Command { .. } => "command",
+    }
+}
+
+impl Deployer {
+    pub fn new(
+        store: Arc<Store>,
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        events: broadcast::Sender<Event>,
+    ) -> Deployer {
+        Deployer {
+            store,
+            data_dir: data_dir.to_path_buf(),
+            clock,
+            events,
+            envs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    fn cell(&self, slug: &str) -> EnvCell {
+        self.envs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(slug.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Tells listeners here (events) and in other processes (a wake poke)
+    /// that deployment `id` changed.
+    fn emit(&self, id: &str) {
+        if let Ok(Some(detail)) = self.store.deployment(id) {
+            let _ = self.events.send(Event::Deployment(detail.deployment));
+        }
+        let _ = wake::poke(&self.data_dir, id);
+    }
+
+    fn notify(&self, title: String, body: String, level: NotificationLevel) {
+        let _ = self
+            .events
+            .send(Event::Notification(Notification { title, body, level }));
+    }
+
+    fn log_path(&self, id: &str) -> PathBuf {
+        self.data_dir.join("deployments").join(format!("{id}.log"))
+    }
+
+    /// Marks deployments a dead engine left `InProgress` as `Interrupted`
+    /// and ends the instance processes it left running. Call before
+    /// anything deploys (the engine holds its lock).
+    pub fn recover(&self) -> Result<Vec<Deployment>, StoreError> {
+        let cut = self.store.interrupt_deployments(self.now())?;
+        let mut killed = 0;
+        for (pipeline, environment) in self.store.deployment_environments()? {
+            killed += local::kill_leftovers(&self.data_dir, &local::slug(&pipeline, &environment));
+        }
+        if killed > 0 {
+            tracing::warn!(killed, "ended instances a stopped engine left running");
+        }
+        for d in &cut {
+            tracing::warn!(deployment = %d.id, environment = %d.environment,
+                "marked Interrupted: its engine stopped during the deployment");
+            self.emit(&d.id);
+        }
+        Ok(cut)
+    }
+
+    /// Brings every local environment back to its last successful
+    /// revision (its set starts fresh; hooks run as on a new instance).
+    pub async fn restore_all(self: Arc<Self>) {
+        let serving = match self.store.serving_deployments() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(%e, "cannot read which revisions environments serve");
+                return;
+            }
+        };
+        let mut tasks = Vec::new();
+        for d in serving.into_iter().filter(|d| d.provider == "local") {
+            let this = self.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = this.restore(&d).await {
+                    tracing::error!(environment = %d.environment, error = %e, "could not restore");
+                    this.notify(
+                        format!("{} could not be restored", d.environment),
+                        e,
+                        NotificationLevel::Failure,
+                    );
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    async fn restore(&self, d: &Deployment) -> Result<(), String> {
+        let spec = self.spec_of(&d.id).map_err(|e| e.to_string())?;
+        let digest = d.artifact.clone().ok_or("no artifact recorded")?;
+        let slug = local::slug(&d.pipeline, &d.environment);
+        let log = self
+            .data_dir
+            .join("environments")
+            .join(&slug)
+            .join("restore.log");
+        let rollout = Rollout::new(
+            &spec,
+            &d.id,
+            &d.pipeline,
+            &digest,
+            &d.revision,
+            &self.data_dir,
+            &log,
+            Vec::new(),
+            None,
+        )?;
+        rollout.note(&format!(
+            "restoring revision {} (deployment {})",
+            &d.revision[..d.revision.len().min(12)],
+            d.id
+        ));
+        let cell = self.cell(&slug);
+        let mut guard = cell.lock().await;
+        if guard.is_none() {
+            *guard = Some(LocalEnv::open(&spec, &slug).await?);
+        }
+        let env = guard.as_mut().expect("opened");
+        env.deploy_new_set(&rollout, &[], Duration::ZERO, None)
+            .await
+            .map_err(|f| f.message)?;
+        if let Some(standby) = env.standby.take() {
+            standby.stop().await;
+        }
+        tracing::info!(environment = %d.environment, revision = %d.revision, "restored");
+        Ok(())
+    }
+
+    /// Stops every environment this engine serves.
+    pub async fn shut_down(&self) {
+        let cells: Vec<EnvCell> = self
+            .envs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for cell in cells {
+            if let Some(env) = cell.lock().await.take() {
+                env.shut_down().await;
+            }
+        }
+    }
+
+    /// Whether this engine serves any local environment now.
+    pub async fn serves_any(&self) -> bool {
+        let cells: Vec<EnvCell> = self
+            .envs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for cell in cells {
+            if cell.lock().await.is_some() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// What a local environment serves now, when this engine serves it.
+    pub fn live(&self, pipeline: &str, environment: &str) -> Option<local::LiveView> {
+        let cell = self.cell(&local::slug(pipeline, environment));
+        let guard = cell.try_lock().ok()?;
+        guard.as_ref().map(LocalEnv::view)
+    }
+
+    /// Runs one deployment to its end, rolling back automatically when its
+    /// environment says so.
+    pub async fn deploy(self: &Arc<Self>, req: DeployRequest) -> DeployOutcome {
+        let spec = &req.environment;
+        let strategy = req
+            .strategy
+            .clone()
+            .or_else(|| spec.strategy.clone())
+            .unwrap_or_else(strategy::default_strategy);
+        let id = new_id();
+        let record = Deployment {
+            id: id.clone(),
+            pipeline: req.pipeline.clone(),
+            environment: spec.name.clone(),
+            provider: provider_name(spec).into(),
+            revision: req.revision.clone(),
+            message: req.message.clone(),
+            artifact: req.digest.clone(),
+            strategy: match spec.provider {
+                Provider::Local { .. } => strategy::describe(&strategy),
+                Provider::Command { .. } => "commands".into(),
+            },
+            status: DeploymentStatus::InProgress,
+            initiator: Initiator::Pipeline,
+            rollback_of: None,
+            execution_id: req.execution_id.clone(),
+            stage: req.stage,
+            action: req.action.clone(),
+            log: Some(req.log.display().to_string()),
+            error: None,
+            started_at: self.now(),
+            ended_at: None,
+        };
+        if let Err(e) = self.store.create_deployment(&NewDeployment {
+            deployment: &record,
+            spec: &spec_json(spec),
+        }) {
+            return DeployOutcome {
+                deployment_id: id,
+                status: DeploymentStatus::Failed,
+                error: Some(e.to_string()),
+            };
+        }
+        self.emit(&id);
+        let result = match &spec.provider {
+            Provider::Local { .. } => self.run_local(&record, &req, &strategy).await,
+            Provider::Command { deploy, verify, .. } => {
+                let ctx = self.command_context(&record, &req);
+                match ctx.run("deploy", deploy).await {
+                    Err(e) => Err(Failure::of(e)),
+                    Ok(()) => ctx.run("verify", verify).await.map_err(|e| Failure {
+                        cause: RollbackOn::Health,
+                        message: e,
+                    }),
+                }
+            }
+        };
+        let failure = match result {
+            Ok(()) => {
+                self.finish(&id, DeploymentStatus::Succeeded, None);
+                return DeployOutcome {
+                    deployment_id: id,
+                    status: DeploymentStatus::Succeeded,
+                    error: None,
+                };
+            }
+            Err(f) => f,
+        };
+        self.finish(&id, DeploymentStatus::Failed, Some(&failure.message));
+        let mut error = failure.message.clone();
+        let mut status = DeploymentStatus::Failed;
+        if spec.auto_rollback.contains(&failure.cause) {
+            match self.auto_rollback(&record).await {
+                Ok(Some(rollback)) => {
+                    let _ = self.store.mark_rolled_back(&id, self.now());
+                    self.emit(&id);
+                    status = DeploymentStatus::RolledBack;
+                    error = format!("{error}; rolled back by {rollback}");
+                    self.notify(
+                        format!("{} rolled back", spec.name),
+                        format!(
+                            "{} failed ({}); deployment {rollback} restored the previous revision",
+                            id, failure.message
+                        ),
+                        NotificationLevel::Warning,
+                    );
+                }
+                Ok(None) => {
+                    error = format!("{error}; no earlier successful revision to roll back to")
+                }
+                Err(e) => error = format!("{error}; the automatic rollback failed: {e}"),
+            }
+        }
+        DeployOutcome {
+            deployment_id: id,
+            status,
+            error: Some(error),
+        }
+    }
+
+    fn finish(&self, id: &str, status: DeploymentStatus, error: Option<&str>) {
+        if let Err(e) = self.store.finish_deployment(id, status, error, self.now()) {
+            tracing::error!(%e, deployment = %id, "cannot record the end of a deployment");
+        }
+        self.emit(id);
+    }
+
+    fn command_context(&self, record: &Deployment, req: &DeployRequest) -> CommandContext {
+        CommandContext {
+            spec: req.environment.clone(),
+            namespaces: req.namespaces.clone(),
+            workdir: req
+                .workdir
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("deployments").join(&record.id)),
+            log: req.log.clone(),
+            data_dir: self.data_dir.clone(),
+            deployment_id: record.id.clone(),
+            env: req.variables.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    async fn run_local(
+        self: &Arc<Self>,
+        record: &Deployment,
+        req: &DeployRequest,
+        strategy: &Strategy,
+    ) -> Result<(), Failure> {
+        let spec = &req.environment;
+        let digest = req.digest.clone().ok_or_else(|| {
+            Failure::of(
+                "a local deployment needs an input artifact (`inputs:` of the deploy action)",
+            )
+        })?;
+        let rollout = Rollout::new(
+            spec,
+            &record.id,
+            &record.pipeline,
+            &digest,
+            &record.revision,
+            &self.data_dir,
+            &req.log,
+            req.variables.clone(),
+            Some(self.store.clone()),
+        )
+        .map_err(Failure::of)?;
+        rollout.note(&format!(
+            "deployment {} of {} to {} ({})",
+            record.id,
+            &record.revision[..record.revision.len().min(12)],
+            spec.name,
+            record.strategy
+        ));
+        self.run_rollout(&rollout, strategy, false).await
+    }
+
+    /// Runs a rollout on its environment (opening its router if this
+    /// engine does not serve it yet). `fast` skips canary and linear steps
+    /// (a rollback).
+    async fn run_rollout(
+        self: &Arc<Self>,
+        rollout: &Rollout,
+        strategy: &Strategy,
+        fast: bool,
+    ) -> Result<(), Failure> {
+        let spec = &rollout.spec;
+        let cell = self.cell(&rollout.slug);
+        let mut guard = cell.lock().await;
+        if guard.is_none() {
+            *guard = Some(
+                LocalEnv::open(spec, &rollout.slug)
+                    .await
+                    .map_err(Failure::of)?,
+            );
+        }
+        let env = guard.as_mut().expect("opened");
+        let bake = spec.bake.map(|b| b.as_std()).unwrap_or_default();
+        if strategy::in_place(strategy) {
+            env.deploy_in_place(rollout, strategy).await?;
+            env.bake_in_place(rollout, bake).await?;
+        } else {
+            let steps = if fast {
+                Vec::new()
+            } else {
+                strategy::traffic_steps(strategy)
+            };
+            env.deploy_new_set(rollout, &steps, bake, None).await?;
+            self.schedule_termination(&cell, env, spec);
+        }
+        Ok(())
+    }
+
+    /// Ends the standby set after `termination-wait`, unless something
+    /// else has replaced it by then.
+    fn schedule_termination(&self, cell: &EnvCell, env: &LocalEnv, spec: &Environment) {
+        let Some(standby) = &env.standby else {
+            return;
+        };
+        let id = standby.deployment_id.clone();
+        let wait = spec
+            .termination_wait
+            .map(|d| d.as_std())
+            .unwrap_or(local::DEFAULT_TERMINATION_WAIT);
+        let cell = cell.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Some(env) = cell.lock().await.as_mut() {
+                env.terminate_standby(&id).await;
+            }
+        });
+    }
+
+    fn spec_of(&self, id: &str) -> Result<Environment, DeployError> {
+        let text = self
+            .store
+            .deployment_spec(id)?
+            .ok_or_else(|| DeployError::NoDeployment(id.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            DeployError::Refused(format!(
+                "deployment {id} recorded an environment this Slipway cannot read: {e}"
+            ))
+        })
+    }
+
+    /// After `failed` failed: back to the environment's last good revision,
+    /// as a new deployment of initiator `auto-rollback`. `None` when there
+    /// is nothing to go back to.
+    async fn auto_rollback(
+        self: &Arc<Self>,
+        failed: &Deployment,
+    ) -> Result<Option<String>, String> {
+        let Some(target) = self
+            .store
+            .last_good_deployment(&failed.pipeline, &failed.environment, None)
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        let prepared = self
+            .prepare(&target, failed, Initiator::AutoRollback)
+            .map_err(|e| e.to_string())?;
+        let id = prepared.deployment.id.clone();
+        match self.perform(prepared).await {
+            DeploymentStatus::Succeeded => Ok(Some(id)),
+            other => Err(format!("rollback {id} ended {other}")),
+        }
+    }
+
+    /// Resolves `slipway rollback ENV [--pipeline P] [--to ID]`, writes the
+    /// rollback's record and returns it; [`Deployer::perform`] runs it.
+    pub fn prepare_rollback(
+        &self,
+        environment: &str,
+        pipeline: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<PreparedRollback, DeployError> {
+        let pipeline = self.resolve(environment, pipeline)?;
+        let current = self
+            .store
+            .last_good_deployment(&pipeline, environment, None)?
+            .ok_or_else(|| {
+                DeployError::Refused(format!(
+                    "{environment} has no successful deployment: there is nothing to roll back"
+                ))
+            })?;
+        let target = match to {
+            Some(id) => {
+                let d = self
+                    .store
+                    .deployment(id)?
+                    .ok_or_else(|| DeployError::NoDeployment(id.to_string()))?
+                    .deployment;
+                if d.environment != environment || d.pipeline != pipeline {
+                    return Err(DeployError::Refused(format!(
+                        "deployment {id} is of {}/{}, not of {pipeline}/{environment}",
+                        d.pipeline, d.environment
+                    )));
+                }
+                if d.status != DeploymentStatus::Succeeded {
+                    return Err(DeployError::Refused(format!(
+                        "deployment {id} ended {}: only a revision that deployed successfully can be restored",
+                        d.status
+                    )));
+                }
+                if d.id == current.id {
+                    return Err(DeployError::Refused(format!(
+                        "{environment} already serves deployment {id}"
+                    )));
+                }
+                d
+            }
+            None => self
+                .store
+                .last_good_deployment(&pipeline, environment, Some(&current.id))?
+                .ok_or_else(|| {
+                    DeployError::Refused(format!(
+                        "{environment} has no earlier successful revision than {} (deployment {}) to roll back to",
+                        &current.revision[..current.revision.len().min(12)],
+                        current.id
+                    ))
+                })?,
+        };
+        self.prepare(&target, &current, Initiator::User)
+    }
+
+    /// Which pipeline's `environment` is meant.
+    fn resolve(&self, environment: &str, pipeline: Option<&str>) -> Result<String, DeployError> {
+        let mut found: Vec<String> = self
+            .store
+            .deployment_environments()?
+            .into_iter()
+            .filter(|(p, e)| {
+                e == environment
+                    && pipeline.is_none_or(|want| p == want || p.ends_with(&format!("/{want}")))
+            })
+            .map(|(p, _)| p)
+            .collect();
+        found.dedup();
+        match found.len() {
+            0 => Err(DeployError::NoEnvironment(match pipeline {
+                Some(p) => format!("{environment}` of pipeline `{p}"),
+                None => environment.to_string(),
+            })),
+            1 => Ok(found.remove(0)),
+            _ => Err(DeployError::Ambiguous {
+                name: environment.into(),
+                pipelines: found.join(", "),
+            }),
+        }
+    }
+
+    /// Checks the target can be restored (its artifact is kept) and writes
+    /// the rollback's record.
+    fn prepare(
+        &self,
+        target: &Deployment,
+        undoes: &Deployment,
+        initiator: Initiator,
+    ) -> Result<PreparedRollback, DeployError> {
+        let spec = self.spec_of(&target.id)?;
+        if let (Provider::Local { .. }, Some(digest)) = (&spec.provider, &target.artifact) {
+            let kept = ArtifactStore::open(&self.data_dir)
+                .and_then(|s| s.manifest(digest))
+                .is_ok();
+            if !kept {
+                return Err(DeployError::Refused(format!(
+                    "cannot roll back to {} (deployment {}): its artifact {} is no longer kept; \
+                     run the pipeline at that revision to rebuild it",
+                    &target.revision[..target.revision.len().min(12)],
+                    target.id,
+                    local::short(digest)
+                )));
+            }
+        }
+        let id = new_id();
+        let deployment = Deployment {
+            id: id.clone(),
+            pipeline: target.pipeline.clone(),
+            environment: target.environment.clone(),
+            provider: target.provider.clone(),
+            revision: target.revision.clone(),
+            message: target.message.clone(),
+            artifact: target.artifact.clone(),
+            strategy: "rollback".into(),
+            status: DeploymentStatus::InProgress,
+            initiator,
+            rollback_of: Some(undoes.id.clone()),
+            execution_id: None,
+            stage: None,
+            action: None,
+            log: Some(self.log_path(&id).display().to_string()),
+            error: None,
+            started_at: self.now(),
+            ended_at: None,
+        };
+        self.store.create_deployment(&NewDeployment {
+            deployment: &deployment,
+            spec: &spec_json(&spec),
+        })?;
+        self.emit(&id);
+        Ok(PreparedRollback {
+            deployment,
+            target: target.clone(),
+            spec,
+        })
+    }
+
+    /// Runs a prepared rollback to its end and returns its status. Inside
+    /// `termination-wait` (the target's set still runs) it is one router
+    /// switch; otherwise a redeployment of the target's artifact that
+    /// skips canary and linear steps.
+    pub async fn perform(self: &Arc<Self>, prepared: PreparedRollback) -> DeploymentStatus {
+        let PreparedRollback {
+            deployment,
+            target,
+            spec,
+        } = prepared;
+        let id = deployment.id.clone();
+        let log = self.log_path(&id);
+        let result = match &spec.provider {
+            Provider::Local { .. } => self.rollback_local(&deployment, &target, &spec, &log).await,
+            Provider::Command { rollback, .. } => {
+                let mut namespaces = Namespaces::default();
+                namespaces.insert("rollback", self.variables_of(&target));
+                let req_env = spec.clone();
+                let ctx = CommandContext {
+                    spec: req_env,
+                    namespaces,
+                    workdir: self.data_dir.join("deployments").join(&id),
+                    log: log.clone(),
+                    data_dir: self.data_dir.clone(),
+                    deployment_id: id.clone(),
+                    env: Vec::new(),
+                    store: self.store.clone(),
+                    clock: self.clock.clone(),
+                };
+                if rollback.is_empty() {
+                    Err(format!(
+                        "environment `{}` has no `rollback` commands",
+                        spec.name
+                    ))
+                } else {
+                    ctx.run("rollback", rollback).await
+                }
+            }
+        };
+        let status = match &result {
+            Ok(()) => DeploymentStatus::Succeeded,
+            Err(_) => DeploymentStatus::Failed,
+        };
+        self.finish(&id, status, result.as_ref().err().map(String::as_str));
+        status
+    }
+
+    async fn rollback_local(
+        self: &Arc<Self>,
+        deployment: &Deployment,
+        target: &Deployment,
+        spec: &Environment,
+        log: &Path,
+    ) -> Result<(), String> {
+        let digest = target
+            .artifact
+            .clone()
+            .ok_or("the target recorded no artifact")?;
+        let rollout = Rollout::new(
+            spec,
+            &deployment.id,
+            &deployment.pipeline,
+            &digest,
+            &target.revision,
+            &self.data_dir,
+            log,
+            Vec::new(),
+            Some(self.store.clone()),
+        )?;
+        rollout.note(&format!(
+            "rollback {} to {} (deployment {})",
+            deployment.id,
+            &target.revision[..target.revision.len().min(12)],
+            target.id
+        ));
+        let cell = self.cell(&rollout.slug);
+        {
+            let mut guard = cell.lock().await;
+            if let Some(env) = guard.as_mut() {
+                let started = self.now();
+                let switched = if env.active.as_ref().is_some_and(|a| a.digest == digest) {
+                    // A failed new set never took the traffic for good: the
+                    // old set already serves again.
+                    if let Some(active) = env.active.as_mut() {
+                        active.deployment_id = deployment.id.clone();
+                    }
+                    Some("traffic is back on the set that served before")
+                } else if env.standby_serves(&digest) {
+                    env.switch_to_standby(&deployment.id);
+                    self.schedule_termination(&cell, env, spec);
+                    Some("switched the router to the standby set (inside termination-wait)")
+                } else {
+                    None
+                };
+                if let Some(how) = switched {
+                    rollout.note(how);
+                    rollout.record(DeploymentEvent {
+                        instance: "-".into(),
+                        event: "AllowTraffic 100%".into(),
+                        status: "Succeeded".into(),
+                        started_at: started,
+                        ended_at: self.now(),
+                        message: Some(how.into()),
+                        log_excerpt: String::new(),
+                    });
+                    return Ok(());
+                }
+            }
+        }
+        let strategy = spec
+            .strategy
+            .clone()
+            .unwrap_or_else(strategy::default_strategy);
+        self.run_rollout(&rollout, &strategy, true)
+            .await
+            .map_err(|f| f.message)
+    }
+
+    /// The variables a deployment's execution exported, flattened, with
+    /// `REVISION`, `DEPLOYMENT_ID` and `ARTIFACT`: `#{rollback.NAME}`.
+    fn variables_of(&self, target: &Deployment) -> std::collections::BTreeMap<String, String> {
+        let mut vars = std::collections::BTreeMap::new();
+        if let Some(exec) = &target.execution_id {
+            if let Ok(Some(detail)) = self.store.execution(exec) {
+                for (k, v) in &detail.variables {
+                    vars.insert(k.clone(), v.clone());
+                }
+                for stage in &detail.stages {
+                    for action in &stage.actions {
+                        for (k, v) in &action.variables {
+                            vars.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+        }
+        vars.insert("REVISION".into(), target.revision.clone());
+        vars.insert("DEPLOYMENT_ID".into(), target.id.clone());
+        if let Some(a) = &target.artifact {
+            vars.insert("ARTIFACT".into(), a.clone());
+        }
+        vars
+    }
+
+    /// Stage `on-failure: rollback`: undoes the successful deployments the
+    /// stage made (each environment back to the revision before), as
+    /// `auto-rollback` deployments. Returns their ids.
+    pub async fn rollback_stage(self: &Arc<Self>, execution_id: &str, stage: u32) -> Vec<String> {
+        let made = match self.store.stage_deployments(execution_id, stage) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(%e, "cannot read the stage's deployments");
+                return Vec::new();
+            }
+        };
+        let mut ids = Vec::new();
+        for d in made
+            .iter()
+            .filter(|d| d.status == DeploymentStatus::Succeeded)
+        {
+            let target =
+                match self
+                    .store
+                    .last_good_deployment(&d.pipeline, &d.environment, Some(&d.id))
+                {
+                    Ok(Some(t)) => t,
+                    _ => continue,
+                };
+            match self.prepare(&target, d, Initiator::AutoRollback) {
+                Ok(prepared) => {
+                    ids.push(prepared.deployment.id.clone());
+                    self.perform(prepared).await;
+                }
+                Err(e) => tracing::error!(%e, deployment = %d.id, "stage rollback refused"),
+            }
+        }
+        ids
+    }
+}

@@ -1,0 +1,161 @@
+//! Watching a deployment while traffic moves and during its bake: the new
+//! instances' health (their checks keep running) and the environment's
+//! alarms (the router's error rate over a window, and alarm commands).
+//! The first failure ends the watch with its cause, in words.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use super::instance::{Health, InstanceEvent};
+use super::router::Router;
+use crate::platform::process::spawn_group;
+use crate::spec::pipeline::{Alarm, RollbackOn};
+
+/// How often alarms are evaluated.
+pub const ALARM_PERIOD: Duration = Duration::from_secs(1);
+/// How long one alarm command may take before it counts as in alarm.
+const ALARM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a deployment failed, and which `auto-rollback` cause that is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub cause: RollbackOn,
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure of the deployment itself (a hook, a start, a copy).
+    pub fn of(message: impl Into<String>) -> Failure {
+        Failure {
+            cause: RollbackOn::Failure,
+            message: message.into(),
+        }
+    }
+}
+
+/// What to watch.
+pub struct Watch<'a> {
+    /// `(instance label, its events)` of the instances whose health counts.
+    pub instances: Vec<(String, broadcast::Receiver<InstanceEvent>)>,
+    pub router: &'a Router,
+    /// The set whose error rate the alarm reads (the new set; `None` for the
+    /// router's total, as in place).
+    pub set: Option<String>,
+    pub alarms: &'a [Alarm],
+    /// Where alarm commands run.
+    pub dir: PathBuf,
+    pub env: Arc<Vec<(String, String)>>,
+}
+
+impl Watch<'_> {
+    /// Watches for `how_long`; `Ok` when nothing went wrong.
+    pub async fn run(&mut self, how_long: Duration) -> Result<(), Failure> {
+        let deadline = tokio::time::Instant::now() + how_long;
+        let mut tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + ALARM_PERIOD, ALARM_PERIOD);
+        loop {
+            if let Some(failure) = self.health_failure() {
+                return Err(failure);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {
+                    return self.health_failure().map_or(Ok(()), Err);
+                }
+                _ = tick.tick() => {
+                    if let Some(failure) = self.alarm().await {
+                        return Err(failure);
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    }
+
+    /// Drains the instances' events; the first sign of ill health fails.
+    fn health_failure(&mut self) -> Option<Failure> {
+        for (label, rx) in &mut self.instances {
+            loop {
+                match rx.try_recv() {
+                    Ok(InstanceEvent::HealthChanged {
+                        health: Health::Unhealthy,
+                    }) => {
+                        return Some(Failure {
+                            cause: RollbackOn::Health,
+                            message: format!("instance {label} became unhealthy"),
+                        })
+                    }
+                    Ok(InstanceEvent::CrashLoop { exits }) => {
+                        return Some(Failure {
+                            cause: RollbackOn::Health,
+                            message: format!(
+                                "instance {label} keeps crashing ({exits} exits in a row)"
+                            ),
+                        })
+                    }
+                    Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        None
+    }
+
+    async fn alarm(&self) -> Option<Failure> {
+        for alarm in self.alarms {
+            match alarm {
+                Alarm::ErrorRate { above, window } => {
+                    let window = window.as_std().max(Duration::from_secs(1));
+                    let rate = match &self.set {
+                        Some(set) => self.router.set_error_rate(set, window).unwrap_or(0.0),
+                        None => self.router.error_rate(window),
+                    };
+                    if rate * 100.0 > above.0 {
+                        return Some(Failure {
+                            cause: RollbackOn::Alarm,
+                            message: format!(
+                                "alarm: error rate {:.1}% over {}s is above {}%",
+                                rate * 100.0,
+                                window.as_secs(),
+                                above.0
+                            ),
+                        });
+                    }
+                }
+                Alarm::Command(command) => {
+                    if let Err(why) = self.alarm_command(command).await {
+                        return Some(Failure {
+                            cause: RollbackOn::Alarm,
+                            message: format!("alarm: `{command}` {why}"),
+                        });
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    async fn alarm_command(&self, command: &str) -> Result<(), String> {
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(command)
+            .current_dir(&self.dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut group = spawn_group(&mut cmd).map_err(|e| format!("could not start: {e}"))?;
+        match tokio::time::timeout(ALARM_TIMEOUT, group.wait()).await {
+            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) => Err(format!("is in alarm ({status})")),
+            Ok(Err(e)) => Err(format!("failed: {e}")),
+            Err(_) => {
+                group.stop(Duration::from_secs(1)).await;
+                Err(format!("took longer than {}s", ALARM_TIMEOUT.as_secs()))
+            }
+        }
+    }
+}
