@@ -442,3 +442,41 @@ fn a_pipeline_action_gets_only_its_environments_session_masked_in_its_log() {
     assert!(log.contains("password is ***"), "{log}");
     assert!(!log.contains(LOCAL_SECRET));
 }
+
+#[test]
+fn a_command_deployment_runs_with_its_accounts_session_and_masks_it() {
+    let c = Creds::new();
+    c.chain();
+    c.world.repo(
+        "shop",
+        &[(
+            ".slipway/release.yml",
+            "version: 1\nenvironments:\n  prod:\n    provider: command\n    account: prod\n    region: eu-west-1\n    deploy:\n      - aws sts get-caller-identity --query Account --output text\n      - echo \"deploying with key=$AWS_ACCESS_KEY_ID in $AWS_REGION\"\n    verify: ['test -n \"$AWS_SESSION_TOKEN\"']\nstages:\n  - name: Release\n    actions:\n      - { name: deploy, type: deploy, environment: prod }\n",
+        )],
+    );
+    let aws_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin");
+    let path = format!(
+        "{}:{}",
+        aws_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = c
+        .cmd()
+        .args(["run", "shop/release", "--wait", "--json"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let history = c.json(&["deployments", "prod", "--json"]);
+    assert_eq!(history[0]["status"], "Succeeded");
+    assert_eq!(history[0]["provider"], "command");
+    let log = std::fs::read_to_string(history[0]["log"].as_str().unwrap()).unwrap();
+    // The real AWS CLI acted in the profile's account (the chain's last role).
+    assert!(log.contains("222222222222"), "{log}");
+    assert!(log.contains("deploying with key=*** in eu-west-1"), "{log}");
+}

@@ -438,8 +438,8 @@ impl Deployer {
     }
 
     /// Runs a rollout on its environment (opening its router if this
-    /// engine does not serve it yet). `fast` skips canary and linear steps
-    /// (a rollback).
+    /// engine does not serve it yet). `fast` (a rollback) skips canary and
+    /// linear steps and the bake.
     async fn run_rollout(
         self: &Arc<Self>,
         rollout: &Rollout,
@@ -457,7 +457,12 @@ impl Deployer {
             );
         }
         let env = guard.as_mut().expect("opened");
-        let bake = spec.bake.map(|b| b.as_std()).unwrap_or_default();
+        // A rollback restores what served well before: no bake, no alarms
+        // (an alarm still ringing for the bad revision would fail it).
+        let bake = match fast {
+            true => Duration::ZERO,
+            false => spec.bake.map(|b| b.as_std()).unwrap_or_default(),
+        };
         if strategy::in_place(strategy) {
             env.deploy_in_place(rollout, strategy).await?;
             env.bake_in_place(rollout, bake).await?;
