@@ -344,3 +344,38 @@ stages:
     let log = std::fs::read_to_string(history[1]["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("test v3 != v3"), "{log}");
 }
+
+#[test]
+fn stopping_a_canary_puts_all_traffic_back_on_the_old_set() {
+    let env = Env::with(
+        |port| {
+            pipeline(
+                port,
+                "    strategy: { type: canary, percent: 50, interval: 5m }",
+                "",
+                "",
+            )
+        },
+        &[],
+    );
+    assert!(env.release("v1", &[]));
+    env.wait_serving("v1");
+    env.repo.commit(&[("app/version", "v2")], "release v2");
+    let mut run = env.world.spawn(&["run", "shop/web", "--wait"]);
+    env.world.wait_until("the canary to take traffic", || {
+        let mut conn = None;
+        (0..10).any(
+            |_| matches!(support::deploy::get(&mut conn, env.port), Ok((200, ref b)) if b == "v2"),
+        )
+    });
+    let id = env.world.latest_execution().unwrap();
+    let out = env.world.run(&["stop", &id, "--abandon"]);
+    assert!(out.status.success());
+    assert!(!run.wait().unwrap().success());
+    env.wait_serving("v1");
+    let history = env.deployments();
+    assert_eq!(history[0]["status"], "Stopped", "{history:#?}");
+    assert_eq!(history.len(), 2, "a stop is not rolled back as a failure");
+    let execution = env.world.json(&["execution", &id, "--json"]);
+    assert_eq!(execution["status"], "Stopped");
+}

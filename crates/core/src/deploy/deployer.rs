@@ -58,6 +58,8 @@ pub struct DeployRequest {
     pub namespaces: Namespaces,
     /// Pipeline variables, passed to the service and hooks.
     pub variables: Vec<(String, String)>,
+    /// Turns true when the execution is stopped with `--abandon`.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +334,7 @@ impl Deployer {
                     Ok(()) => ctx.run("verify", verify).await.map_err(|e| Failure {
                         cause: RollbackOn::Health,
                         message: e,
+                        stopped: false,
                     }),
                 }
             }
@@ -347,6 +350,16 @@ impl Deployer {
             }
             Err(f) => f,
         };
+        if failure.stopped {
+            self.finish(&id, DeploymentStatus::Stopped, Some("stopped by a person"));
+            return DeployOutcome {
+                deployment_id: id,
+                status: DeploymentStatus::Stopped,
+                error: Some(
+                    "stopped; traffic stays on (or went back to) the set that served before".into(),
+                ),
+            };
+        }
         self.finish(&id, DeploymentStatus::Failed, Some(&failure.message));
         let mut error = failure.message.clone();
         let mut status = DeploymentStatus::Failed;
@@ -427,6 +440,8 @@ impl Deployer {
             Some(self.store.clone()),
         )
         .map_err(Failure::of)?;
+        let mut rollout = rollout;
+        rollout.stop = req.stop.clone();
         rollout.note(&format!(
             "deployment {} of {} to {} ({})",
             record.id,

@@ -154,6 +154,8 @@ pub struct Rollout {
     pub spec: Environment,
     /// Where lifecycle events are recorded; `None` when restoring.
     pub store: Option<Arc<Store>>,
+    /// Turns true when someone stops the deployment.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Rollout {
@@ -208,6 +210,7 @@ impl Rollout {
             env,
             spec: spec.clone(),
             store,
+            stop: None,
         })
     }
 
@@ -235,6 +238,14 @@ impl Rollout {
             if let Err(e) = store.add_deployment_event(&self.deployment_id, &event) {
                 tracing::error!(%e, "cannot record a deployment event");
             }
+        }
+    }
+
+    /// `Err(stopped)` once someone stopped the deployment.
+    fn check_stop(&self) -> Result<(), Failure> {
+        match &self.stop {
+            Some(s) if *s.borrow() => Err(Failure::stopped()),
+            _ => Ok(()),
         }
     }
 
@@ -473,6 +484,7 @@ impl Rollout {
         Err(Failure {
             cause: RollbackOn::Health,
             message,
+            stopped: false,
         })
     }
 
@@ -489,6 +501,7 @@ impl Rollout {
             alarms: &self.spec.alarms,
             dir: self.data_dir.join("environments").join(&self.slug),
             env: Arc::new(env),
+            stop: self.stop.clone(),
         }
     }
 }
@@ -623,6 +636,7 @@ impl LocalEnv {
         active.digest = r.digest.clone();
         let n = active.slots.len();
         for (b, batch) in strategy::batches(n, strategy).into_iter().enumerate() {
+            r.check_stop()?;
             r.note(&format!(
                 "batch {}: instance{} {}",
                 b + 1,
@@ -766,6 +780,7 @@ impl LocalEnv {
         let slots: Vec<&Slot> = new.slots.iter().collect();
         let mut watch = r.watch(&self.router, &slots, Some(new.name.to_string()));
         for step in steps {
+            r.check_stop()?;
             let started = now_ms();
             let mut sets = vec![new.backends(step.percent)];
             if let Some(old) = &self.active {

@@ -25,14 +25,27 @@ const ALARM_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Failure {
     pub cause: RollbackOn,
     pub message: String,
+    /// Someone stopped the deployment (`slipway stop --abandon`): it ends
+    /// `Stopped`, and is not rolled back automatically.
+    pub stopped: bool,
 }
 
 impl Failure {
+    /// The deployment was stopped by a person.
+    pub fn stopped() -> Failure {
+        Failure {
+            cause: RollbackOn::Failure,
+            message: "stopped".into(),
+            stopped: true,
+        }
+    }
+
     /// A failure of the deployment itself (a hook, a start, a copy).
     pub fn of(message: impl Into<String>) -> Failure {
         Failure {
             cause: RollbackOn::Failure,
             message: message.into(),
+            stopped: false,
         }
     }
 }
@@ -49,6 +62,8 @@ pub struct Watch<'a> {
     /// Where alarm commands run.
     pub dir: PathBuf,
     pub env: Arc<Vec<(String, String)>>,
+    /// Turns true when the deployment is stopped.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Watch<'_> {
@@ -60,6 +75,9 @@ impl Watch<'_> {
         loop {
             if let Some(failure) = self.health_failure() {
                 return Err(failure);
+            }
+            if self.stop.as_ref().is_some_and(|s| *s.borrow()) {
+                return Err(Failure::stopped());
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => {
@@ -86,6 +104,7 @@ impl Watch<'_> {
                         return Some(Failure {
                             cause: RollbackOn::Health,
                             message: format!("instance {label} became unhealthy"),
+                            stopped: false,
                         })
                     }
                     Ok(InstanceEvent::CrashLoop { exits }) => {
@@ -94,6 +113,7 @@ impl Watch<'_> {
                             message: format!(
                                 "instance {label} keeps crashing ({exits} exits in a row)"
                             ),
+                            stopped: false,
                         })
                     }
                     Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
@@ -122,6 +142,7 @@ impl Watch<'_> {
                                 window.as_secs(),
                                 above.0
                             ),
+                            stopped: false,
                         });
                     }
                 }
@@ -130,6 +151,7 @@ impl Watch<'_> {
                         return Some(Failure {
                             cause: RollbackOn::Alarm,
                             message: format!("alarm: `{command}` {why}"),
+                            stopped: false,
                         });
                     }
                 }

@@ -323,7 +323,7 @@ impl Engine {
             .entry(job.execution_id.clone())
             .or_default()
             .push(handle.clone());
-        let watcher = self.watch_for_abandon(job.execution_id.clone(), handle);
+        let watcher = self.watch_for_abandon(job.execution_id.clone(), move || handle.stop());
         let events = self.events.clone();
         let (execution_id, stage, action) =
             (job.execution_id.clone(), job.stage, job.action.name.clone());
@@ -412,6 +412,11 @@ impl Engine {
                     .digest
             }
         };
+        // `stop --abandon` ends the deployment's waits now.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopper = self.watch_for_abandon(job.execution_id.clone(), move || {
+            let _ = stop_tx.send(true);
+        });
         let outcome = self
             .deployer
             .deploy(crate::deploy::DeployRequest {
@@ -428,13 +433,15 @@ impl Engine {
                 workdir: Some(src.primary.clone()),
                 namespaces: job.namespaces.clone(),
                 variables: job.variables.clone(),
+                stop: Some(stop_rx),
             })
             .await;
+        stopper.abort();
         let mut result = ActionResult::empty(job);
-        result.status = if outcome.status == crate::store::DeploymentStatus::Succeeded {
-            Status::Succeeded
-        } else {
-            Status::Failed
+        result.status = match outcome.status {
+            crate::store::DeploymentStatus::Succeeded => Status::Succeeded,
+            crate::store::DeploymentStatus::Stopped => Status::Stopped,
+            _ => Status::Failed,
         };
         result.error = outcome.error.map(|e| {
             format!(
@@ -494,27 +501,25 @@ impl Engine {
         })
     }
 
-    /// Ends the builds of an execution now when `stop --abandon` is asked.
+    /// Calls `abandon` once `stop --abandon` is asked for execution `id`
+    /// (builds end now, a deployment stops waiting).
     fn watch_for_abandon(
         &self,
         id: String,
-        handle: build::StopHandle,
+        abandon: impl FnOnce() + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
-        let store_check = {
-            let notify = self.wake.notify.clone();
-            let store = self.store.clone();
-            async move {
-                loop {
-                    let woken = notify.notified();
-                    if let Ok(Some(true)) = store.stop_request(&id) {
-                        handle.stop();
-                        return;
-                    }
-                    woken.await;
+        let notify = self.wake.notify.clone();
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            loop {
+                let woken = notify.notified();
+                if let Ok(Some(true)) = store.stop_request(&id) {
+                    abandon();
+                    return;
                 }
+                woken.await;
             }
-        };
-        tokio::spawn(store_check)
+        })
     }
 
     async fn run_approval(&self, job: &ActionJob) -> Result<ActionResult, String> {
