@@ -25,6 +25,10 @@ fn main() {
     };
     let events = core.subscribe();
     let host = core.clone();
+    // The engine this app hosts, kept to stop its environments on quit.
+    let hosted: Arc<std::sync::Mutex<Option<Arc<slipway_core::api::RunningEngine>>>> =
+        Arc::default();
+    let hosting = hosted.clone();
 
     let app = tauri::Builder::default()
         // First, so a second launch is caught before anything else starts.
@@ -42,7 +46,9 @@ fn main() {
             tauri::async_runtime::spawn(async move {
                 match host.run_engine().await {
                     // Held for the life of the app: the engine and watcher run.
-                    Ok(Some(_engine)) => std::future::pending::<()>().await,
+                    Ok(Some(engine)) => {
+                        *hosting.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(engine));
+                    }
                     Ok(None) => tracing::info!("another process is the engine; runs go to it"),
                     Err(err) => eprintln!("warning: cannot start the engine: {err}"),
                 }
@@ -61,7 +67,16 @@ fn main() {
         })
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|_, _| {}),
+        Ok(app) => app.run(move |_, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Local environments stop with their engine; the next one
+                // brings them back at their last good revision.
+                let engine = hosted.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(engine) = engine {
+                    tauri::async_runtime::block_on(engine.shut_down());
+                }
+            }
+        }),
         Err(err) => {
             eprintln!("error: the Slipway window could not start: {err}");
             std::process::exit(1);
