@@ -104,6 +104,17 @@ enum Command {
     },
     /// Roll an environment back to its previous good revision (or --to one).
     Rollback(deployments::RollbackArgs),
+    /// Create the demo repository: a small web service and its release pipeline.
+    Demo {
+        /// The staging router's port.
+        #[arg(long, default_value_t = slipway_core::demo::STAGING_PORT)]
+        staging_port: u16,
+        /// The production router's port.
+        #[arg(long, default_value_t = slipway_core::demo::PRODUCTION_PORT)]
+        production_port: u16,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -127,6 +138,11 @@ fn main() -> ExitCode {
         Command::Deployments(args) => deployments::list(cli.data_dir, args),
         Command::Deployment { id, json } => deployments::show(cli.data_dir, id, json),
         Command::Rollback(args) => deployments::rollback(cli.data_dir, args),
+        Command::Demo {
+            staging_port,
+            production_port,
+            json,
+        } => demo(cli.data_dir, staging_port, production_port, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -198,6 +214,34 @@ pub fn call(
 ) -> Result<serde_json::Value, CliError> {
     let core = open_core(data_dir, "cli")?;
     Ok(runtime()?.block_on(core.call(command, request))?)
+}
+
+fn demo(
+    data_dir: Option<PathBuf>,
+    staging: u16,
+    production: u16,
+    json: bool,
+) -> Result<(), CliError> {
+    let value = call(
+        data_dir,
+        "demo",
+        serde_json::json!({"staging_port": staging, "production_port": production}),
+    )?;
+    if json {
+        output::print_json(&value);
+        return Ok(());
+    }
+    println!(
+        "created the demo repository `{}` at {}",
+        value["name"].as_str().unwrap_or_default(),
+        value["path"].as_str().unwrap_or_default()
+    );
+    println!(
+        "run it: slipway run {}/release   (staging on http://127.0.0.1:{staging}, production on http://127.0.0.1:{production})",
+        slipway_core::demo::NAME
+    );
+    println!("keep its environments up with the desktop app or `slipway serve`; commit to its main branch to release again");
+    Ok(())
 }
 
 fn status(data_dir: Option<PathBuf>, json: bool) -> Result<(), CliError> {

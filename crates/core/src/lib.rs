@@ -8,6 +8,7 @@
 pub mod api;
 pub mod build;
 pub mod creds;
+pub mod demo;
 pub mod deploy;
 pub mod engine;
 pub mod platform;

@@ -48,6 +48,16 @@ export type DecisionResponse = { id: string,
  */
 action: string, };
 
+export type DemoRequest = { 
+/**
+ * Where the demo's staging router listens; default 18080.
+ */
+staging_port?: number, 
+/**
+ * Where the demo's production router listens; default 18081.
+ */
+production_port?: number, };
+
 export type Deployment = { id: string, 
 /**
  * `REPO/PIPELINE` whose file defines the environment.
@@ -419,8 +429,10 @@ export type Commands = {
   environments: { request: EnvironmentsRequest; response: EnvironmentsResponse };
   /** Rolls an environment back (a new deployment of an earlier revision) in the running engine. */
   rollback: { request: RollbackRequest; response: DeploymentRequest };
+  /** Creates the demo repository (a small web service and its release pipeline), trusted. */
+  demo: { request: DemoRequest; response: RepositoryInfo };
 };
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback"];
+export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo"];

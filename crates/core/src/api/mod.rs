@@ -279,6 +279,8 @@ command_table! {
     environments: EnvironmentsRequest => EnvironmentsResponse = commands::environments;
     /// Rolls an environment back (a new deployment of an earlier revision) in the running engine.
     rollback: RollbackRequest => DeploymentRequest = commands::rollback;
+    /// Creates the demo repository (a small web service and its release pipeline), trusted.
+    demo: DemoRequest => RepositoryInfo = commands::demo;
 }
 
 /// An empty body (`null`, or nothing) means "no arguments".
@@ -556,6 +558,23 @@ mod commands {
         )
         .await?;
         Ok(DeploymentRequest { id })
+    }
+
+    pub async fn demo(core: &Core, req: DemoRequest) -> Result<RepositoryInfo, ApiError> {
+        let ports = (
+            req.staging_port.unwrap_or(crate::demo::STAGING_PORT),
+            req.production_port.unwrap_or(crate::demo::PRODUCTION_PORT),
+        );
+        let repo = crate::demo::create(&core.store, &core.data_dir, ports, core.clock.now())
+            .map_err(|e| match e {
+                crate::demo::DemoError::Repo(inner) => inner.into(),
+                crate::demo::DemoError::Exists(_) => {
+                    ApiError::new(ErrorCode::AlreadyExists, e.to_string())
+                }
+                other => ApiError::new(ErrorCode::Io, other.to_string()),
+            })?;
+        repositories_changed(core);
+        Ok(repo)
     }
 
     pub async fn repo_trust(

@@ -241,3 +241,16 @@ pub struct EnvironmentInfo {
 pub struct EnvironmentsResponse {
     pub environments: Vec<EnvironmentInfo>,
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct DemoRequest {
+    /// Where the demo's staging router listens; default 18080.
+    #[serde(default)]
+    #[ts(optional)]
+    pub staging_port: Option<u16>,
+    /// Where the demo's production router listens; default 18081.
+    #[serde(default)]
+    #[ts(optional)]
+    pub production_port: Option<u16>,
+}
