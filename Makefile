@@ -11,9 +11,10 @@ TOOLS := $(TARGET_DIR)/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 VENV := $(CURDIR)/.venv
 
-# Tauri 2's Linux build and run dependencies.
+# Tauri 2's Linux build and run dependencies, and python3 for the demo's
+# web service (`slipway demo`).
 APT_APP := libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
-           libxdo-dev libssl-dev pkg-config build-essential file dbus-x11
+           libxdo-dev libssl-dev pkg-config build-essential file dbus-x11 python3
 # What the test suites add: a virtual display, the WebKit and Chromium drivers,
 # the Secret Service keychain, and Python for the moto STS server.
 APT_TEST := xvfb webkit2gtk-driver gnome-keyring libsecret-tools chromium chromium-driver imagemagick \
