@@ -37,7 +37,8 @@ pub fn forward(app: AppHandle, mut events: Receiver<Event>) {
                         tracing::warn!(%err, "the OS did not show the notification");
                     }
                 }
-                Event::Execution(_) | Event::Log(_) | Event::Deployment(_) => {}
+                Event::Execution(_) | Event::Deployment(_) => crate::tray::refresh(&app),
+                Event::Log(_) => {}
             }
         }
     });

@@ -36,6 +36,7 @@ fn main() {
             tray::show_main_window(app);
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .manage(core)
         .invoke_handler(tauri::generate_handler![ipc::rpc])
         .setup(move |app| {

@@ -1,63 +1,167 @@
-//! The tray icon and its menu. Menu items are a typed enum, not loose string
-//! ids, so a click can only mean an item that exists.
+//! The tray icon and its menu. What they show is the core's
+//! [`TrayMenu`](slipway_core::api::tray::TrayMenu) (state, pending
+//! approvals, latest executions, "Roll back ENV to REVISION"): the shell
+//! renders it, rebuilds it when executions or deployments change, and sends
+//! a chosen entry's action back to the core.
 
-use tauri::menu::{Menu, MenuItem};
+use std::sync::{Arc, Mutex};
+
+use slipway_core::api::tray::{TrayAction, TrayMenu};
+use slipway_core::api::{Core, Event, Notification, NotificationLevel};
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
 pub const TRAY_ID: &str = "slipway";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TrayItem {
-    Open,
-    Quit,
+/// The window event that asks the UI to show an execution.
+pub const OPEN_EVENT: &str = "slipway://open";
+
+/// The menu as last rendered: a click is looked up here by its id, so it
+/// can only mean an entry that exists.
+#[derive(Default)]
+pub struct Shown(Mutex<Option<TrayMenu>>);
+
+fn current_menu(app: &AppHandle) -> TrayMenu {
+    let core = app.state::<Arc<Core>>();
+    match slipway_core::api::tray::menu(core.store()) {
+        Ok(menu) => menu,
+        Err(err) => {
+            tracing::warn!(%err, "the tray cannot read the records");
+            slipway_core::api::tray::TrayMenu {
+                state: slipway_core::api::tray::TrayState::Idle,
+                tooltip: format!("Slipway: {err}"),
+                entries: Vec::new(),
+            }
+        }
+    }
 }
 
-impl TrayItem {
-    const ALL: [TrayItem; 2] = [TrayItem::Open, TrayItem::Quit];
-
-    fn id(self) -> &'static str {
-        match self {
-            TrayItem::Open => "open",
-            TrayItem::Quit => "quit",
+fn render(app: &AppHandle, model: &TrayMenu) -> tauri::Result<Menu<tauri::Wry>> {
+    let menu = Menu::new(app)?;
+    let mut last_group = "";
+    for entry in &model.entries {
+        let group = entry.id.split(':').next().unwrap_or_default();
+        if !last_group.is_empty() && group != last_group && !matches!(group, "quit") {
+            menu.append(&PredefinedMenuItem::separator(app)?)?;
         }
+        last_group = group;
+        menu.append(&MenuItem::with_id(
+            app,
+            entry.id.as_str(),
+            entry.label.as_str(),
+            true,
+            None::<&str>,
+        )?)?;
     }
-
-    fn label(self) -> &'static str {
-        match self {
-            TrayItem::Open => "Open Slipway",
-            TrayItem::Quit => "Quit",
-        }
-    }
-
-    fn from_id(id: &str) -> Option<TrayItem> {
-        Self::ALL.into_iter().find(|item| item.id() == id)
-    }
+    Ok(menu)
 }
 
 pub fn build(app: &AppHandle) -> tauri::Result<()> {
-    let items = TrayItem::ALL
-        .into_iter()
-        .map(|item| MenuItem::with_id(app, item.id(), item.label(), true, None::<&str>))
-        .collect::<tauri::Result<Vec<_>>>()?;
-    let refs: Vec<&dyn tauri::menu::IsMenuItem<tauri::Wry>> = items
-        .iter()
-        .map(|i| i as &dyn tauri::menu::IsMenuItem<tauri::Wry>)
-        .collect();
-    let menu = Menu::with_items(app, &refs)?;
+    app.manage(Shown::default());
+    let model = current_menu(app);
+    let menu = render(app, &model)?;
     let mut builder = TrayIconBuilder::with_id(TRAY_ID)
-        .tooltip("Slipway")
+        .tooltip(&model.tooltip)
         .menu(&menu)
-        .on_menu_event(|app, event| match TrayItem::from_id(event.id().as_ref()) {
-            Some(TrayItem::Open) => show_main_window(app),
-            Some(TrayItem::Quit) => app.exit(0),
-            None => {}
-        });
+        .on_menu_event(|app, event| choose(app, event.id().as_ref()));
+    *app.state::<Shown>()
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(model);
     if let Some(icon) = app.default_window_icon() {
         builder = builder.icon(icon.clone());
     }
     platform::configure(builder).build(app)?;
     Ok(())
+}
+
+/// Re-reads the records and redraws the menu and the tooltip.
+pub fn refresh(app: &AppHandle) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let model = current_menu(app);
+    match render(app, &model) {
+        Ok(menu) => {
+            let _ = tray.set_menu(Some(menu));
+            let _ = tray.set_tooltip(Some(&model.tooltip));
+        }
+        Err(err) => tracing::warn!(%err, "the tray menu could not be rebuilt"),
+    }
+    *app.state::<Shown>()
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(model);
+}
+
+/// Does what the entry `id` of the shown menu says.
+fn choose(app: &AppHandle, id: &str) {
+    let action = app
+        .state::<Shown>()
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .and_then(|m| m.entries.iter().find(|e| e.id == id))
+        .map(|e| e.action.clone());
+    match action {
+        Some(TrayAction::Open) => show_main_window(app),
+        Some(TrayAction::Quit) => app.exit(0),
+        Some(TrayAction::OpenExecution { id }) => {
+            show_main_window(app);
+            let _ = app.emit(OPEN_EVENT, format!("#/executions/{id}"));
+        }
+        Some(TrayAction::Rollback {
+            pipeline,
+            environment,
+            to,
+        }) => confirm_rollback(app, pipeline, environment, to),
+        None => {}
+    }
+}
+
+/// A native confirmation, then the rollback in the engine.
+fn confirm_rollback(app: &AppHandle, pipeline: String, environment: String, to: String) {
+    let label = app
+        .state::<Shown>()
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .and_then(|m| m.entries.iter().find(|e| e.id.ends_with(&format!(":{to}"))))
+        .map(|e| e.label.clone())
+        .unwrap_or_else(|| format!("Roll back {environment}"));
+    let handle = app.clone();
+    app.dialog()
+        .message(format!("{label}?\n\nA new deployment of that revision replaces what {environment} of {pipeline} serves now."))
+        .title("Roll back")
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom(
+            "Roll back".into(),
+            "Cancel".into(),
+        ))
+        .show(move |confirmed| {
+            if !confirmed {
+                return;
+            }
+            let core = handle.state::<Arc<Core>>().inner().clone();
+            tauri::async_runtime::spawn(async move {
+                let request = serde_json::json!({
+                    "environment": environment,
+                    "pipeline": pipeline,
+                    "to": to,
+                });
+                if let Err(err) = core.call("rollback", request).await {
+                    let _ = core.event_sender().send(Event::Notification(Notification {
+                        title: "Rollback refused".into(),
+                        body: err.message,
+                        level: NotificationLevel::Failure,
+                    }));
+                }
+            });
+        });
 }
 
 /// How each OS's tray is used. Every variant is written; Linux is the one
@@ -107,18 +211,5 @@ pub fn show_main_window(app: &AppHandle) {
         let _ = window.show();
         let _ = window.unminimize();
         let _ = window.set_focus();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::TrayItem;
-
-    #[test]
-    fn every_menu_id_maps_back_to_its_item() {
-        for item in TrayItem::ALL {
-            assert_eq!(TrayItem::from_id(item.id()), Some(item));
-        }
-        assert_eq!(TrayItem::from_id("nope"), None);
     }
 }

@@ -387,6 +387,24 @@ export type StopRequest = { id: string,
  */
 abandon?: boolean, };
 
+export type TrayAction = { "kind": "open_execution", id: string, } | { "kind": "rollback", pipeline: string, environment: string, to: string, } | { "kind": "open" } | { "kind": "quit" };
+
+export type TrayEntry = { 
+/**
+ * Stable for one action: the menu item's id.
+ */
+id: string, label: string, action: TrayAction, };
+
+export type TrayMenu = { state: TrayState, 
+/**
+ * The icon's tooltip: the state in words.
+ */
+tooltip: string, entries: Array<TrayEntry>, };
+
+export type TrayMenuRequest = Record<symbol, never>;
+
+export type TrayState = "idle" | "running" | "failed" | "approval_waiting";
+
 export type VersionRequest = Record<symbol, never>;
 
 export type VersionResponse = { name: string, version: string, };
@@ -431,8 +449,10 @@ export type Commands = {
   rollback: { request: RollbackRequest; response: DeploymentRequest };
   /** Creates the demo repository (a small web service and its release pipeline), trusted. */
   demo: { request: DemoRequest; response: RepositoryInfo };
+  /** What the tray shows: the overall state and the menu's entries. */
+  tray_menu: { request: TrayMenuRequest; response: TrayMenu };
 };
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo"];
+export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo", "tray_menu"];

@@ -10,6 +10,7 @@
 mod bindings;
 mod error;
 mod event;
+pub mod tray;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -281,6 +282,8 @@ command_table! {
     rollback: RollbackRequest => DeploymentRequest = commands::rollback;
     /// Creates the demo repository (a small web service and its release pipeline), trusted.
     demo: DemoRequest => RepositoryInfo = commands::demo;
+    /// What the tray shows: the overall state and the menu's entries.
+    tray_menu: TrayMenuRequest => tray::TrayMenu = commands::tray_menu;
 }
 
 /// An empty body (`null`, or nothing) means "no arguments".
@@ -558,6 +561,10 @@ mod commands {
         )
         .await?;
         Ok(DeploymentRequest { id })
+    }
+
+    pub async fn tray_menu(core: &Core, _: TrayMenuRequest) -> Result<tray::TrayMenu, ApiError> {
+        Ok(tray::menu(&core.store)?)
     }
 
     pub async fn demo(core: &Core, req: DemoRequest) -> Result<RepositoryInfo, ApiError> {

@@ -254,3 +254,7 @@ pub struct DemoRequest {
     #[ts(optional)]
     pub production_port: Option<u16>,
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct TrayMenuRequest {}
