@@ -11,6 +11,17 @@ use creds_support::{account, Data};
 use slipway_core::api::{Core, ErrorCode, ProfilesResponse, SystemClock};
 use slipway_core::creds::{self, Profile};
 
+/// The `profiles` response, checked to hold no secret.
+async fn list(core: &Core) -> ProfilesResponse {
+    let json = core.call("profiles", serde_json::json!({})).await.unwrap();
+    let text = json.to_string();
+    assert!(
+        !text.contains("top-secret"),
+        "a secret reached the UI: {text}"
+    );
+    serde_json::from_value(json).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_accounts_page_shows_chains_and_expiries_but_never_a_secret() {
     let data = Data::new();
@@ -34,18 +45,6 @@ async fn the_accounts_page_shows_chains_and_expiries_but_never_a_secret() {
     )
     .unwrap();
 
-    let list = |core: &Core| {
-        let core_call = core.call("profiles", serde_json::json!({}));
-        async move {
-            let json = core_call.await.unwrap();
-            let text = json.to_string();
-            assert!(
-                !text.contains("top-secret"),
-                "a secret reached the UI: {text}"
-            );
-            serde_json::from_value::<ProfilesResponse>(json).unwrap()
-        }
-    };
     let before = list(&core).await;
     assert_eq!(before.keychain_error, None);
     let prod = before.profiles.iter().find(|p| p.name == "prod").unwrap();
