@@ -3,10 +3,74 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { OUT, SLIPWAY, startServe, tempDir } from "./support.mjs";
+import { OUT, ROOT, SLIPWAY, startServe, tempDir } from "./support.mjs";
+
+/** The README shows these: one per page, taken by this test. */
+const SCREENSHOTS = join(ROOT, "docs", "screenshots");
+mkdirSync(SCREENSHOTS, { recursive: true });
+
+/** A git repository with the given files, committed. */
+function gitRepo(name, files, message = "Add the release pipeline") {
+  const repo = join(tempDir("repo"), name);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(repo, path)), { recursive: true });
+    writeFileSync(join(repo, path), text);
+  }
+  const git = (...args) => execFileSync("git", ["-C", repo, "-c", "user.name=Release Manager", "-c", "user.email=rm@example.com", ...args]);
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("commit", "-qm", message);
+  return repo;
+}
+
+const RELEASE_PIPELINE = `version: 1
+variables:
+  APP: web
+stages:
+  - name: Build
+    actions:
+      - { name: compile, type: build, buildspec: buildspec.yml, namespace: Build, outputs: [app] }
+  - name: Test
+    actions:
+      - { name: unit, type: test, buildspec: buildspec-test.yml, inputs: [app] }
+  - name: Approve
+    actions:
+      - { name: release-manager, type: approval }
+`;
+
+// Colours as cargo prints them, enough lines to scroll, and a pause so the
+// execution is seen running.
+const BUILDSPEC = String.raw`version: 0.2
+env:
+  exported-variables: [VERSION]
+phases:
+  build:
+    commands:
+      - export VERSION=1.4.2
+      - printf '\033[1;32m   Compiling\033[0m web v1.4.2\n'
+      - for i in $(seq 1 400); do echo "bundling module $i of 400"; done
+      - sleep 2
+      - printf '\033[33mwarning\033[0m - 1 unused import\n'
+      - mkdir -p dist && echo "hello from web" > dist/index.html
+      - echo built web
+artifacts:
+  files: ["dist/**/*"]
+`;
+
+const BUILDSPEC_TEST = String.raw`version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p reports
+      - printf '<testsuite name="web"><testcase name="home"/><testcase name="cart"/><testcase name="checkout"><skipped/></testcase></testsuite>' > reports/TEST-web.xml
+      - echo tests done
+reports:
+  unit:
+    files: ["reports/*.xml"]
+`;
 
 const CHROMIUM_FLAGS = [
   "--headless",
@@ -133,6 +197,194 @@ describe("slipway serve", () => {
     assert.match(await row.textContent(), /Add the CI pipeline/);
     assert.equal(JSON.parse(cli("execution", id, "--json")).status, "Succeeded");
     await page.screenshot({ path: join(OUT, "browser-executions.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("adds a repository, releases a change from Pipelines, and follows the execution live", async () => {
+    const repo = gitRepo("web", {
+      ".slipway/release.yml": RELEASE_PIPELINE,
+      "buildspec.yml": BUILDSPEC,
+      "buildspec-test.yml": BUILDSPEC_TEST,
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const consoleErrors = [];
+    // The 409 of adding the repository twice is the test's own doing.
+    page.on("console", (m) => m.type() === "error" && !/status of 409/.test(m.text()) && consoleErrors.push(m.text()));
+    await page.goto(serve.url);
+
+    // Repositories: add it by its path, trusted.
+    await page.getByTestId("nav-repositories").click();
+    await page.getByTestId("repo-path").fill(join(repo, ".slipway"));
+    await page.getByTestId("repo-trust-new").check();
+    await page.getByTestId("repo-add").click();
+    const row = page.locator('[data-testid="repo-row"][data-name="web"]');
+    await row.waitFor();
+    assert.match(await row.textContent(), /Trusted/);
+    // Adding it again says where it already is.
+    await page.getByTestId("repo-path").fill(repo);
+    await page.getByTestId("repo-add").click();
+    assert.match(await page.getByTestId("repo-add-error").textContent(), /already added as `web`/);
+    await page.screenshot({ path: join(SCREENSHOTS, "repositories.png"), fullPage: true });
+
+    // Pipelines: never run yet; "Release change" starts it.
+    await page.getByTestId("nav-pipelines").click();
+    const pipeline = page.locator('[data-testid="pipeline-row"][data-key="web/release"]');
+    await pipeline.waitFor();
+    assert.match(await pipeline.textContent(), /Never run/);
+    const stages = pipeline.getByTestId("stage");
+    assert.deepEqual(await stages.evaluateAll((els) => els.map((e) => [e.title, e.dataset.status])), [
+      ["Build: Not run", "NotRun"],
+      ["Test: Not run", "NotRun"],
+      ["Approve: Not run", "NotRun"],
+    ]);
+    await pipeline.getByTestId("release-change").click();
+    // Live, from the event stream: running, with the commit it builds.
+    await pipeline.getByTestId("pipeline-status").filter({ hasText: "InProgress" }).waitFor({ timeout: 10_000 });
+    assert.match(await pipeline.textContent(), /Add the release pipeline/);
+    assert.match(await pipeline.textContent(), /manual/);
+    await pipeline.locator('[data-testid="stage"][data-status="InProgress"]').first().waitFor();
+
+    // Open it while it runs: the build's log follows its output.
+    await pipeline.getByTestId("pipeline-latest").click();
+    await page.getByTestId("execution-title").waitFor();
+    assert.equal(await page.getByTestId("execution-title").textContent(), "web/release");
+    await page.getByTestId("timeline-action").filter({ hasText: "compile" }).click();
+    const log = page.getByTestId("log-viewer");
+    await log.getByTestId("log-line").filter({ hasText: "bundling module" }).first().waitFor({ timeout: 10_000 });
+    await log.getByTestId("log-line").filter({ hasText: /^built web$/ }).waitFor({ timeout: 20_000 });
+    // Colours are kept as styles, not shown as escape codes.
+    const warning = log.getByTestId("log-line").filter({ hasText: "warning - 1 unused import" });
+    assert.equal(await warning.locator("span.ansi-fg-3").count(), 1);
+    assert.doesNotMatch(await warning.textContent(), /\x1b|\[0m/);
+    // Only the rows in view are in the DOM, though the log has 400+ lines.
+    const rendered = await log.getByTestId("log-line").count();
+    assert.ok(rendered > 10 && rendered < 120, `${rendered} rows rendered`);
+    // Search finds lines the view does not show yet.
+    await log.getByTestId("log-search").fill("module 7 of");
+    assert.match(await log.getByTestId("log-hits").textContent(), /of 1\b/);
+    await log.getByTestId("log-search").press("Enter");
+    await log.locator(".log-line.current").filter({ hasText: "bundling module 7 of 400" }).waitFor();
+    await log.getByTestId("log-search").fill("");
+
+    // The approval gate: the pipeline waits, and Pipelines makes it stand out.
+    const gate = page.getByTestId("timeline-action").filter({ hasText: "release-manager" });
+    await gate.getByText("Waiting for approval").waitFor({ timeout: 20_000 });
+    assert.match(await page.getByTestId("artifacts").textContent(), /app[\s\S]*B[\s\S]*[0-9a-f]{16}…/);
+    assert.match(await page.getByTestId("variables").textContent(), /APP[\s\S]*web/);
+    assert.match(await page.getByTestId("report-counts").textContent(), /2 passed, 0 failed, 1 skipped/);
+    await page.screenshot({ path: join(SCREENSHOTS, "execution.png"), fullPage: true });
+    await page.getByTestId("nav-pipelines").click();
+    await page.getByTestId("approvals-waiting").filter({ hasText: "web/release" }).waitFor();
+    await pipeline.getByTestId("approval-waiting").waitFor();
+    await pipeline.locator('[data-testid="stage"][data-status="InProgress"]').filter({ hasText: "Waiting for approval" }).waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, "pipelines.png"), fullPage: true });
+
+    // Approve it with a comment, from the execution the badge opens on.
+    await pipeline.getByTestId("approval-waiting").click();
+    await page.getByTestId("approval-box").waitFor();
+    await page.getByLabel("Comment (optional)").fill("Ship it");
+    await page.getByTestId("approve").click();
+    await page.getByTestId("execution-detail-status").filter({ hasText: "Succeeded" }).waitFor({ timeout: 20_000 });
+    assert.match(await page.getByTestId("approval-decision").textContent(), /Approved[\s\S]*Ship it/);
+
+    // Back on Pipelines, the strip shows every stage succeeded.
+    await page.getByTestId("nav-pipelines").click();
+    await pipeline.locator('[data-testid="stage"][data-status="Succeeded"]').nth(2).waitFor();
+    assert.equal(await page.getByTestId("approvals-waiting").count(), 0);
+    // The dark theme follows the OS setting.
+    await page.emulateMedia({ colorScheme: "dark" });
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    assert.equal(bg, "rgb(15, 20, 25)");
+    await page.screenshot({ path: join(SCREENSHOTS, "pipelines-dark.png"), fullPage: true });
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+
+  it("shows a pipeline file's error where the pipelines are, and a missing repository", async () => {
+    const repo = gitRepo("docs-site", { ".slipway/publish.yml": "version: 1\nstages: 3\n" }, "A broken pipeline");
+    execFileSync(SLIPWAY, ["repo", "add", repo, "--data-dir", dataDir]);
+    const page = await browser.newPage();
+    await page.goto(serve.url);
+    const problems = page.getByTestId("pipeline-problems");
+    await problems.waitFor();
+    assert.match(await problems.textContent(), /docs-site\/\.slipway\/publish\.yml[\s\S]*publish\.yml:2/);
+    // Moved or deleted: flagged on Repositories.
+    execFileSync("rm", ["-rf", repo]);
+    await page.getByTestId("nav-repositories").click();
+    await page.locator('[data-testid="repo-row"][data-name="docs-site"]').getByTestId("repo-missing").waitFor();
+    await page.close();
+  });
+
+  it("lists accounts without secrets, and says how to add one when there are none", async () => {
+    const page = await browser.newPage();
+    await page.goto(serve.url);
+    await page.getByTestId("nav-accounts").click();
+    await page.getByTestId("no-profiles").waitFor();
+    assert.match(await page.getByTestId("no-profiles").textContent(), /slipway creds add/);
+    await page.screenshot({ path: join(SCREENSHOTS, "accounts.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("shows a million-line log with a screenful of rows in the DOM, and pages back through it", async () => {
+    const repo = gitRepo("chatty", {
+      ".slipway/verbose.yml":
+        "version: 1\nstages:\n  - name: Build\n    actions:\n      - { name: print, type: command, commands: ['seq 1 1000000'] }\n",
+    });
+    const cli = (...args) => execFileSync(SLIPWAY, [...args, "--data-dir", dataDir], { encoding: "utf8" });
+    cli("repo", "add", repo, "--trust");
+    const id = JSON.parse(cli("run", "chatty/verbose", "--json")).id;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(serve.url);
+    await page.evaluate((h) => (location.hash = h), `#/executions/${id}/0/print`);
+    const log = page.getByTestId("log-viewer");
+    await log.getByTestId("log-line").filter({ hasText: /^1000000$/ }).waitFor({ timeout: 15_000 });
+    const rows = await log.getByTestId("log-line").count();
+    assert.ok(rows < 150, `${rows} rows in the DOM for a million-line log`);
+    // Scrolling to the top loads the output before it, keeping the view's place.
+    const firstShown = async () => Number(await log.getByTestId("log-line").first().textContent());
+    const before = await firstShown();
+    for (let i = 0; i < 3; i++) {
+      await log.getByTestId("log-scroll").evaluate((el) => (el.scrollTop = 0));
+      await page.waitForTimeout(300);
+    }
+    const after = await firstShown();
+    assert.ok(after < before, `earlier lines loaded: first row ${before} -> ${after}`);
+    const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
+    console.log(`UI: million-line log: ${rows} rows in the DOM, JS heap ${(heap / 1e6).toFixed(1)} MB`);
+    await page.close();
+  });
+
+  it("renders the Pipelines page with 200 pipelines (timed, see BENCHMARKS.md)", async () => {
+    const files = {};
+    for (let i = 0; i < 200; i++) {
+      files[`.slipway/service-${String(i).padStart(3, "0")}.yml`] =
+        "version: 1\ntriggers:\n  - push: { branches: [main] }\nstages:\n  - name: Build\n    actions:\n      - { name: compile, type: command, commands: ['true'] }\n  - name: Test\n    actions:\n      - { name: unit, type: command, commands: ['true'] }\n";
+    }
+    const repo = gitRepo("fleet", files, "Two hundred services");
+    execFileSync(SLIPWAY, ["repo", "add", repo, "--trust", "--data-dir", dataDir]);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(serve.url);
+    await page.getByTestId("nav-accounts").click();
+    await page.getByTestId("no-profiles").waitFor();
+    // From the click on "Pipelines" to every fleet row in the DOM, measured in the page.
+    const ms = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const count = () => document.querySelectorAll('[data-testid="pipeline-row"][data-key^="fleet/"]').length;
+          const t0 = performance.now();
+          const observer = new MutationObserver(() => {
+            if (count() >= 200) {
+              observer.disconnect();
+              resolve(performance.now() - t0);
+            }
+          });
+          observer.observe(document.body, { childList: true, subtree: true });
+          document.querySelector('[data-testid="nav-pipelines"]').click();
+        }),
+    );
+    assert.equal(await page.locator('[data-testid="pipeline-row"][data-key^="fleet/"]').count(), 200);
+    console.log(`UI benchmark: Pipelines page, 200 pipelines: ${ms.toFixed(0)} ms from navigation to rows in the DOM`);
+    writeFileSync(join(OUT, "ui-bench.txt"), `pipelines_200_ms ${ms.toFixed(1)}\n`);
     await page.close();
   });
 

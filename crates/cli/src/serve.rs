@@ -177,6 +177,9 @@ fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
         ErrorCode::NoEngine => StatusCode::SERVICE_UNAVAILABLE,
+        // The request was fine; it needs the user's MFA code to go on.
+        ErrorCode::MfaRequired => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Credentials => StatusCode::BAD_GATEWAY,
         ErrorCode::Io | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

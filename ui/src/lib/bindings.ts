@@ -1,5 +1,47 @@
 // Generated from crates/core/src/api by ts-rs. Do not edit: run `make bindings`.
 
+export type ActionLogRequest = { 
+/**
+ * The execution id.
+ */
+id: string, 
+/**
+ * The stage's index in the execution (as in log events).
+ */
+stage: number, action: string, 
+/**
+ * Read forward from this byte (a `next_offset` from an earlier page).
+ */
+offset?: number, 
+/**
+ * Or read the whole lines just before this byte (an earlier page's
+ * `offset`), to page backwards. With neither: the tail of the log.
+ */
+before?: number, 
+/**
+ * Most bytes to return; default 256 KiB, at most 4 MiB. A page ends
+ * at a line end unless one line is longer than this.
+ */
+limit?: number, };
+
+export type ActionLogResponse = { 
+/**
+ * The page's whole lines (secrets were masked when they were written).
+ */
+text: string, 
+/**
+ * The byte offset `text` starts at.
+ */
+offset: number, 
+/**
+ * The byte offset just past `text`: where the next page starts.
+ */
+next_offset: number, 
+/**
+ * The log file's size now; 0 when the action has not written yet.
+ */
+size: number, };
+
 export type ActionRecord = { name: string, type: string, run_order: number, 
 /**
  * None until the action starts.
@@ -200,7 +242,7 @@ export type EnvironmentsRequest = Record<symbol, never>;
 
 export type EnvironmentsResponse = { environments: Array<EnvironmentInfo>, };
 
-export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "io" | "internal";
+export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "mfa_required" | "credentials" | "io" | "internal";
 
 export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk } | { "name": "deployment", "payload": Deployment };
 
@@ -264,6 +306,32 @@ export type ExecutionsResponse = { executions: Array<ExecutionSummary>, };
 
 export type Initiator = "pipeline" | "user" | "auto-rollback";
 
+export type LatestExecution = { 
+/**
+ * The stage strip: each stage of the execution as it is now.
+ */
+stages: Array<StageStatus>, 
+/**
+ * An approval action is waiting for a decision.
+ */
+pending_approval: boolean, id: string, 
+/**
+ * `REPO/PIPELINE`.
+ */
+pipeline: string, repository: string, status: Status, 
+/**
+ * The commit id the execution builds.
+ */
+revision: string, branch: string | null, 
+/**
+ * First line of the commit message.
+ */
+message: string, 
+/**
+ * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
+ */
+trigger: string, started_at: number, ended_at: number | null, };
+
 export type LogChunk = { execution_id: string, stage: number, action: string, text: string, };
 
 export type Notification = { title: string, body: string, level: NotificationLevel, };
@@ -277,6 +345,106 @@ export type NotifyResponse = {
  * How many listeners (windows, browser tabs, the tray) received it.
  */
 delivered_to: number, };
+
+export type PipelineOverview = { 
+/**
+ * `REPO/PIPELINE`: what `run` takes.
+ */
+key: string, repository: string, name: string, 
+/**
+ * Path inside the repository, e.g. `.slipway/web.yml`.
+ */
+file: string, 
+/**
+ * Whether the repository is trusted, so "Release change" may run it.
+ */
+trusted: boolean, 
+/**
+ * The stage names the file declares (the source stage is implicit).
+ */
+stages: Array<string>, 
+/**
+ * Human-readable triggers: `push main`, `tag v*`, `schedule 0 3 * * *`;
+ * empty for manual-only pipelines.
+ */
+triggers: Array<string>, latest: LatestExecution | null, };
+
+export type PipelineProblem = { repository: string, 
+/**
+ * The pipeline file, when one file is at fault.
+ */
+file: string | null, 
+/**
+ * What is wrong, with file:line:column where a file is at fault.
+ */
+message: string, };
+
+export type PipelinesRequest = Record<symbol, never>;
+
+export type PipelinesResponse = { 
+/**
+ * Every valid pipeline of every repository, by repository then name.
+ */
+pipelines: Array<PipelineOverview>, 
+/**
+ * What kept a repository's pipelines from being listed: an invalid
+ * file, a missing work tree, a repository without commits.
+ */
+problems: Array<PipelineProblem>, };
+
+export type ProfileIdentity = { name: string, account: string, arn: string, user_id: string, };
+
+export type ProfileInfo = { name: string, 
+/**
+ * `keys` (long-term keys in the keychain) or `role` (assumed from its source).
+ */
+kind: string, 
+/**
+ * The account a role acts in, from its ARN; None for keys profiles.
+ */
+account: string | null, role_arn: string | null, 
+/**
+ * The profiles this one is assumed through, from itself to the keys:
+ * `[name, source, …, root]`.
+ */
+chain: Array<string>, region: string | null, mfa_serial: string | null, duration_seconds: number, 
+/**
+ * When the cached STS session ends (Unix ms); None when none is cached.
+ */
+session_expires_at: number | null, 
+/**
+ * The chain cannot be followed (a source profile is gone, or loops).
+ */
+chain_error: string | null, };
+
+export type ProfileNameRequest = { name: string, };
+
+export type ProfileVerifyRequest = { name: string, 
+/**
+ * The current 6-digit code of the profile's MFA device, when asked for
+ * (error code `mfa_required`).
+ */
+mfa_code?: string, };
+
+export type ProfilesImportRequest = Record<symbol, never>;
+
+export type ProfilesImportResponse = { 
+/**
+ * `name (keys)` / `name (role)` for each profile imported.
+ */
+imported: Array<string>, 
+/**
+ * `name: reason` for each profile left out.
+ */
+skipped: Array<string>, };
+
+export type ProfilesRequest = Record<symbol, never>;
+
+export type ProfilesResponse = { profiles: Array<ProfileInfo>, 
+/**
+ * Why session expiries are unknown (no keychain reachable), if so.
+ */
+keychain_error: string | null, };
 
 export type RepoAddRequest = { 
 /**
@@ -342,6 +510,12 @@ export type StageRecord = { name: string,
  * None until the stage starts.
  */
 status: Status | null, started_at: number | null, ended_at: number | null, actions: Array<ActionRecord>, };
+
+export type StageStatus = { name: string, 
+/**
+ * None until the stage starts.
+ */
+status: Status | null, started_at: number | null, ended_at: number | null, };
 
 export type Status = "InProgress" | "Succeeded" | "Failed" | "Stopping" | "Stopped" | "Superseded" | "Interrupted";
 
@@ -451,8 +625,21 @@ export type Commands = {
   demo: { request: DemoRequest; response: RepositoryInfo };
   /** What the tray shows: the overall state and the menu's entries. */
   tray_menu: { request: TrayMenuRequest; response: TrayMenu };
+  /** Every pipeline of every repository (its file at HEAD) with its latest
+ execution's stage strip; invalid files and unreadable repositories as problems. */
+  pipelines: { request: PipelinesRequest; response: PipelinesResponse };
+  /** A page of one action's log: the tail, forward from an offset, or backwards before one. */
+  action_log: { request: ActionLogRequest; response: ActionLogResponse };
+  /** Credential profiles: metadata, role chains and session expiries, never secrets. */
+  profiles: { request: ProfilesRequest; response: ProfilesResponse };
+  /** Removes a profile and its keychain items. */
+  profile_remove: { request: ProfileNameRequest; response: ProfileNameRequest };
+  /** Asks STS who the profile's session is (GetCallerIdentity). */
+  profile_verify: { request: ProfileVerifyRequest; response: ProfileIdentity };
+  /** Imports the profiles of `~/.aws/config` and `~/.aws/credentials`. */
+  profiles_import: { request: ProfilesImportRequest; response: ProfilesImportResponse };
 };
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo", "tray_menu"];
+export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo", "tray_menu", "pipelines", "action_log", "profiles", "profile_remove", "profile_verify", "profiles_import"];

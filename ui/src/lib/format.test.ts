@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration } from "./format";
+import { formatBytes, formatDuration } from "./format";
 
 describe("formatDuration", () => {
   it("reads like a person would say it", () => {
@@ -9,5 +9,14 @@ describe("formatDuration", () => {
     expect(formatDuration(12 * 60_000)).toBe("12 min");
     expect(formatDuration(125 * 60_000)).toBe("2 h 5 min");
     expect(formatDuration(120 * 60_000)).toBe("2 h");
+  });
+});
+
+describe("formatBytes", () => {
+  it("says sizes in binary units", () => {
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(1536)).toBe("1.5 KiB");
+    expect(formatBytes(42 * 1024 * 1024)).toBe("42 MiB");
+    expect(formatBytes(3 * 1024 ** 3)).toBe("3.0 GiB");
   });
 });

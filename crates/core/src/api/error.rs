@@ -30,6 +30,11 @@ pub enum ErrorCode {
     NoEngine,
     /// A value the user gave is not usable (the message says which and why).
     InvalidInput,
+    /// The profile's chain names an MFA device: ask for its current code and
+    /// call again with `mfa_code`.
+    MfaRequired,
+    /// The keychain or STS refused (the message says which and why).
+    Credentials,
     /// Reading or writing Slipway's data directory or database failed.
     Io,
     /// A bug: the message says what broke.
@@ -84,6 +89,29 @@ impl From<crate::repos::RepoError> for ApiError {
             E::BadName(_) => ErrorCode::InvalidInput,
             E::NotFound(_) => ErrorCode::NotFound,
             E::AlreadyAdded { .. } => ErrorCode::AlreadyExists,
+        };
+        ApiError::new(code, err.to_string())
+    }
+}
+
+impl From<crate::creds::CredsError> for ApiError {
+    fn from(err: crate::creds::CredsError) -> Self {
+        use crate::creds::CredsError as E;
+        let code = match err {
+            E::Store(inner) => return inner.into(),
+            E::UnknownProfile(_) | E::UnknownSecret(_) => ErrorCode::NotFound,
+            E::DuplicateProfile(_) => ErrorCode::AlreadyExists,
+            E::InvalidProfile { .. }
+            | E::ProfileInUse { .. }
+            | E::MissingKeys(_)
+            | E::ChainLoop(_)
+            | E::InvalidMfaCode
+            | E::InvalidSecretName(_) => ErrorCode::InvalidInput,
+            E::MfaRequired { .. } => ErrorCode::MfaRequired,
+            E::KeychainUnavailable { .. } | E::Keychain { .. } | E::Sts { .. } => {
+                ErrorCode::Credentials
+            }
+            E::ReadFile { .. } => ErrorCode::Io,
         };
         ApiError::new(code, err.to_string())
     }

@@ -10,6 +10,9 @@
 mod bindings;
 mod error;
 mod event;
+mod logs;
+mod pipelines;
+mod profiles;
 pub mod tray;
 mod types;
 
@@ -284,6 +287,19 @@ command_table! {
     demo: DemoRequest => RepositoryInfo = commands::demo;
     /// What the tray shows: the overall state and the menu's entries.
     tray_menu: TrayMenuRequest => tray::TrayMenu = commands::tray_menu;
+    /// Every pipeline of every repository (its file at HEAD) with its latest
+    /// execution's stage strip; invalid files and unreadable repositories as problems.
+    pipelines: PipelinesRequest => PipelinesResponse = pipelines::pipelines;
+    /// A page of one action's log: the tail, forward from an offset, or backwards before one.
+    action_log: ActionLogRequest => ActionLogResponse = logs::action_log;
+    /// Credential profiles: metadata, role chains and session expiries, never secrets.
+    profiles: ProfilesRequest => ProfilesResponse = profiles::profiles;
+    /// Removes a profile and its keychain items.
+    profile_remove: ProfileNameRequest => ProfileNameRequest = profiles::profile_remove;
+    /// Asks STS who the profile's session is (GetCallerIdentity).
+    profile_verify: ProfileVerifyRequest => ProfileIdentity = profiles::profile_verify;
+    /// Imports the profiles of `~/.aws/config` and `~/.aws/credentials`.
+    profiles_import: ProfilesImportRequest => ProfilesImportResponse = profiles::profiles_import;
 }
 
 /// An empty body (`null`, or nothing) means "no arguments".
@@ -673,6 +689,80 @@ mod tests {
             assert_eq!(n.title, "Build failed");
             assert_eq!(n.level, NotificationLevel::Info);
         }
+    }
+
+    #[tokio::test]
+    async fn pipelines_lists_each_file_at_head_and_flags_the_invalid_and_the_missing() {
+        let (_dir, core) = core_at(Arc::new(AtomicI64::new(0)));
+        let repo = crate::testing::GitRepo::new();
+        repo.write(
+            ".slipway/web.yml",
+            "version: 1\ntriggers:\n  - push: { branches: [main] }\nstages:\n  - name: Build\n    actions:\n      - { name: compile, type: command, commands: ['true'] }\n  - name: Test\n    actions:\n      - { name: unit, type: command, commands: ['true'] }\n",
+        );
+        repo.write(".slipway/broken.yml", "version: 1\nstages: 3\n");
+        repo.commit("Add pipelines");
+        // Uncommitted files are not what a release would run.
+        repo.write(".slipway/draft.yml", "version: 1\nstages: []\n");
+        core.call(
+            "repo_add",
+            serde_json::json!({"path": repo.path(), "name": "shop"}),
+        )
+        .await
+        .unwrap();
+        let gone = crate::testing::GitRepo::new();
+        gone.commit("empty");
+        core.call(
+            "repo_add",
+            serde_json::json!({"path": gone.path(), "name": "old"}),
+        )
+        .await
+        .unwrap();
+        std::fs::remove_dir_all(gone.path()).unwrap();
+
+        let resp: PipelinesResponse = serde_json::from_value(
+            core.call("pipelines", serde_json::Value::Null)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(resp.pipelines.len(), 1, "{:?}", resp.pipelines);
+        let web = &resp.pipelines[0];
+        assert_eq!(web.key, "shop/web");
+        assert_eq!(web.stages, ["Build", "Test"]);
+        assert_eq!(web.triggers, ["push main"]);
+        assert!(!web.trusted);
+        assert_eq!(web.latest, None);
+        let broken = resp
+            .problems
+            .iter()
+            .find(|p| p.repository == "shop")
+            .expect("the invalid file is listed");
+        assert_eq!(broken.file.as_deref(), Some(".slipway/broken.yml"));
+        assert!(
+            broken.message.contains("broken.yml:2"),
+            "{}",
+            broken.message
+        );
+        let old = resp
+            .problems
+            .iter()
+            .find(|p| p.repository == "old")
+            .unwrap();
+        assert!(old.message.contains("gone"), "{}", old.message);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_execution_has_no_log_and_says_so() {
+        let (_dir, core) = core_at(Arc::new(AtomicI64::new(0)));
+        let err = core
+            .call(
+                "action_log",
+                serde_json::json!({"id": "nope", "stage": 0, "action": "build"}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotFound);
+        assert!(err.message.contains("nope"), "{}", err.message);
     }
 
     #[test]

@@ -174,6 +174,173 @@ pub struct RunPipelineRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
+pub struct PipelinesRequest {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct PipelinesResponse {
+    /// Every valid pipeline of every repository, by repository then name.
+    pub pipelines: Vec<PipelineOverview>,
+    /// What kept a repository's pipelines from being listed: an invalid
+    /// file, a missing work tree, a repository without commits.
+    pub problems: Vec<PipelineProblem>,
+}
+
+/// A pipeline as its file says at the repository's HEAD, with how its
+/// latest execution went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct PipelineOverview {
+    /// `REPO/PIPELINE`: what `run` takes.
+    pub key: String,
+    pub repository: String,
+    pub name: String,
+    /// Path inside the repository, e.g. `.slipway/web.yml`.
+    pub file: String,
+    /// Whether the repository is trusted, so "Release change" may run it.
+    pub trusted: bool,
+    /// The stage names the file declares (the source stage is implicit).
+    pub stages: Vec<String>,
+    /// Human-readable triggers: `push main`, `tag v*`, `schedule 0 3 * * *`;
+    /// empty for manual-only pipelines.
+    pub triggers: Vec<String>,
+    pub latest: Option<LatestExecution>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LatestExecution {
+    #[serde(flatten)]
+    pub summary: crate::store::ExecutionSummary,
+    /// The stage strip: each stage of the execution as it is now.
+    pub stages: Vec<StageStatus>,
+    /// An approval action is waiting for a decision.
+    pub pending_approval: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct StageStatus {
+    pub name: String,
+    /// None until the stage starts.
+    pub status: Option<crate::engine::Status>,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct PipelineProblem {
+    pub repository: String,
+    /// The pipeline file, when one file is at fault.
+    pub file: Option<String>,
+    /// What is wrong, with file:line:column where a file is at fault.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ActionLogRequest {
+    /// The execution id.
+    pub id: String,
+    /// The stage's index in the execution (as in log events).
+    pub stage: u32,
+    pub action: String,
+    /// Read forward from this byte (a `next_offset` from an earlier page).
+    #[serde(default)]
+    #[ts(optional)]
+    pub offset: Option<u64>,
+    /// Or read the whole lines just before this byte (an earlier page's
+    /// `offset`), to page backwards. With neither: the tail of the log.
+    #[serde(default)]
+    #[ts(optional)]
+    pub before: Option<u64>,
+    /// Most bytes to return; default 256 KiB, at most 4 MiB. A page ends
+    /// at a line end unless one line is longer than this.
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ActionLogResponse {
+    /// The page's whole lines (secrets were masked when they were written).
+    pub text: String,
+    /// The byte offset `text` starts at.
+    pub offset: u64,
+    /// The byte offset just past `text`: where the next page starts.
+    pub next_offset: u64,
+    /// The log file's size now; 0 when the action has not written yet.
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilesRequest {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ProfilesResponse {
+    pub profiles: Vec<ProfileInfo>,
+    /// Why session expiries are unknown (no keychain reachable), if so.
+    pub keychain_error: Option<String>,
+}
+
+/// A credential profile's metadata. Never a key, token or secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ProfileInfo {
+    pub name: String,
+    /// `keys` (long-term keys in the keychain) or `role` (assumed from its source).
+    pub kind: String,
+    /// The account a role acts in, from its ARN; None for keys profiles.
+    pub account: Option<String>,
+    pub role_arn: Option<String>,
+    /// The profiles this one is assumed through, from itself to the keys:
+    /// `[name, source, …, root]`.
+    pub chain: Vec<String>,
+    pub region: Option<String>,
+    pub mfa_serial: Option<String>,
+    pub duration_seconds: i64,
+    /// When the cached STS session ends (Unix ms); None when none is cached.
+    pub session_expires_at: Option<i64>,
+    /// The chain cannot be followed (a source profile is gone, or loops).
+    pub chain_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileNameRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileVerifyRequest {
+    pub name: String,
+    /// The current 6-digit code of the profile's MFA device, when asked for
+    /// (error code `mfa_required`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub mfa_code: Option<String>,
+}
+
+/// Who STS says a profile's session is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ProfileIdentity {
+    pub name: String,
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilesImportRequest {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ProfilesImportResponse {
+    /// `name (keys)` / `name (role)` for each profile imported.
+    pub imported: Vec<String>,
+    /// `name: reason` for each profile left out.
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
 pub struct DeploymentsRequest {
     /// Only this environment's; default every environment.
     #[serde(default)]

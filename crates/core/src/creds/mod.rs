@@ -27,11 +27,15 @@ use serde::{Deserialize, Serialize};
 
 pub use import::{import, parse_aws_file, ImportReport, Imported, Skipped};
 pub use interop::{export_lines, process_json, rfc3339};
+pub(crate) use profile::chain;
 pub use profile::{
     add_keys, add_role, keys_from_input, remove, validate, Profile, DEFAULT_DURATION_SECONDS,
 };
 pub use secrets::{local_secrets, remove_secret, secret_names, set_secret};
-pub use session::{session, session_env, whoami, Identity, Injection, Session, REFRESH_MARGIN_MS};
+pub use session::{
+    cached_session_expiry, session, session_env, whoami, Identity, Injection, Session,
+    REFRESH_MARGIN_MS,
+};
 pub use sts::sts_requests_sent;
 
 use crate::store::StoreError;

@@ -132,6 +132,17 @@ pub async fn session(
     cx.session(&chain).await
 }
 
+/// When `profile`'s cached session ends, if one is cached: what a profile
+/// list shows. Only the expiry leaves this function; the session's keys
+/// stay in the keychain.
+pub fn cached_session_expiry(store: &Store, profile: &str) -> Result<Option<Millis>, CredsError> {
+    let keychain = Keychain::open(store)?;
+    Ok(keychain
+        .get(Item::Session, profile)?
+        .and_then(|json| serde_json::from_str::<Session>(&json).ok())
+        .map(|s| s.expiration))
+}
+
 /// GetCallerIdentity signed with `profile`'s session.
 pub async fn whoami(
     store: &Store,
