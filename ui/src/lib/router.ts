@@ -6,6 +6,7 @@
 export type Route =
   | { page: "pipelines" }
   | { page: "execution"; id: string; stage?: number; action?: string }
+  | { page: "environments" }
   | { page: "repositories" }
   | { page: "accounts" }
   | { page: "not-found"; path: string };
@@ -13,6 +14,7 @@ export type Route =
 /** The pages the nav lists, in order. */
 export const NAV: { page: Route["page"]; label: string; href: string }[] = [
   { page: "pipelines", label: "Pipelines", href: "#/pipelines" },
+  { page: "environments", label: "Environments", href: "#/environments" },
   { page: "repositories", label: "Repositories", href: "#/repositories" },
   { page: "accounts", label: "Accounts", href: "#/accounts" },
 ];
@@ -25,6 +27,9 @@ export function parseRoute(hash: string): Route {
   switch (parts[0]) {
     case "pipelines":
       if (parts.length === 1) return { page: "pipelines" };
+      break;
+    case "environments":
+      if (parts.length === 1) return { page: "environments" };
       break;
     case "repositories":
       if (parts.length === 1) return { page: "repositories" };
