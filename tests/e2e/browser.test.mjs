@@ -82,6 +82,18 @@ const CHROMIUM_FLAGS = [
   "--no-first-run",
 ];
 
+/** A port nothing listens on now. */
+async function freePort() {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 const version = execFileSync(SLIPWAY, ["--version"], { encoding: "utf8" }).trim().split(" ")[1];
 
 describe("slipway serve", () => {
@@ -297,6 +309,77 @@ describe("slipway serve", () => {
     assert.equal(bg, "rgb(15, 20, 25)");
     await page.screenshot({ path: join(SCREENSHOTS, "pipelines-dark.png"), fullPage: true });
     assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+
+  it("shows an environment's deployments live and rolls it back with one confirmation", async () => {
+    const port = await freePort();
+    const server = [
+      "import http.server, os",
+      "class H(http.server.BaseHTTPRequestHandler):",
+      "    protocol_version = 'HTTP/1.1'",
+      "    def do_GET(self):",
+      "        body = open('version', 'rb').read().strip()",
+      "        self.send_response(200)",
+      "        self.send_header('Content-Length', str(len(body)))",
+      "        self.end_headers()",
+      "        self.wfile.write(body)",
+      "    def log_message(self, *a):",
+      "        pass",
+      "http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()",
+      "",
+    ].join("\n");
+    const pipeline = `version: 1
+environments:
+  staging:
+    provider: local
+    instances: 2
+    listen: 127.0.0.1:${port}
+    run: "exec python3 -u server.py"
+    strategy: blue-green
+    termination-wait: 5m
+stages:
+  - name: Deploy
+    actions:
+      - { name: deploy, type: deploy, environment: staging }
+`;
+    const repo = gitRepo("storefront", { ".slipway/web.yml": pipeline, "server.py": server, version: "v1" }, "Storefront v1");
+    const cli = (...args) => execFileSync(SLIPWAY, [...args, "--data-dir", dataDir], { encoding: "utf8" });
+    cli("repo", "add", repo, "--trust");
+    const served = async () => (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
+
+    const page = await browser.newPage();
+    await page.goto(serve.url);
+    await page.getByTestId("nav-environments").click();
+    await page.getByTestId("no-environments").waitFor();
+    cli("run", "storefront/web", "--wait");
+    const env = page.locator('[data-testid="environment"][data-name="staging"]');
+    await env.locator('[data-testid="deployment-row"][data-status="Succeeded"]').first().waitFor({ timeout: 30_000 });
+    assert.equal(await served(), "v1");
+    // v2, released from a terminal, appears live.
+    writeFileSync(join(repo, "version"), "v2");
+    execFileSync("git", ["-C", repo, "-c", "user.name=Release Manager", "-c", "user.email=rm@example.com", "commit", "-qam", "Storefront v2"]);
+    cli("run", "storefront/web", "--wait");
+    await env.getByTestId("deployment-row").nth(1).waitFor({ timeout: 30_000 });
+    assert.equal(await served(), "v2");
+    const button = env.getByTestId("rollback");
+    await button.waitFor();
+    const v1 = JSON.parse(cli("deployments", "staging", "--json"))[1];
+    assert.equal(await button.textContent(), `Roll back staging to ${v1.revision.slice(0, 7)}`);
+    await page.screenshot({ path: join(SCREENSHOTS, "environments.png"), fullPage: true });
+    // One confirmation, then the rollback: a switch to the set kept in termination-wait.
+    await button.click();
+    await env.getByTestId("rollback-confirm").click();
+    await env.getByTestId("deployment-row").nth(2).waitFor({ timeout: 30_000 });
+    const newest = env.getByTestId("deployment-row").first();
+    await newest.and(page.locator('[data-status="Succeeded"]')).waitFor({ timeout: 30_000 });
+    const text = await newest.textContent();
+    assert.match(text, /user/);
+    assert.match(text, /rollback/);
+    const history = JSON.parse(cli("deployments", "staging", "--json"));
+    assert.equal(history[0].rollback_of, history[1].id);
+    assert.ok(text.includes(history[1].id), "the row names the deployment it undoes");
+    assert.equal(await served(), "v1");
     await page.close();
   });
 
