@@ -48,7 +48,10 @@ fn main() {
                 match host.run_engine().await {
                     // Held for the life of the app: the engine and watcher run.
                     Ok(Some(engine)) => {
-                        *hosting.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(engine));
+                        let engine = Arc::new(engine);
+                        *hosting.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine.clone());
+                        std::future::pending::<()>().await;
+                        drop(engine);
                     }
                     Ok(None) => tracing::info!("another process is the engine; runs go to it"),
                     Err(err) => eprintln!("warning: cannot start the engine: {err}"),

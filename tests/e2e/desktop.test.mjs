@@ -135,6 +135,22 @@ describe("the desktop app", () => {
     await screenshot(join(OUT, "desktop.png"));
   });
 
+  it("builds the tray menu from the records: state, latest executions, Open and Quit", async () => {
+    const menu = await wd("POST", `/session/${session}/execute/async`, {
+      script:
+        "const done = arguments[arguments.length - 1];" +
+        "window.__TAURI_INTERNALS__.invoke('rpc', { command: 'tray_menu', request: {} })" +
+        ".then(done, (e) => done({ error: String(e && e.message || e) }));",
+      args: [],
+    });
+    assert.equal(menu.error, undefined, menu.error);
+    const labels = menu.entries.map((e) => e.label);
+    assert.ok(labels.some((l) => /^shop\/ci [0-9a-f]{7} — Succeeded$/.test(l)), labels.join(" | "));
+    assert.deepEqual(labels.slice(-2), ["Open Slipway", "Quit"]);
+    assert.equal(menu.state, "idle");
+    assert.equal(menu.tooltip, "Slipway: idle");
+  });
+
   it("hands a second launch over to the running window", async () => {
     const second = spawn(DESKTOP, [], { env, stdio: "ignore" });
     const code = await Promise.race([
