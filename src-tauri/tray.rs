@@ -113,6 +113,8 @@ fn choose(app: &AppHandle, id: &str) {
             show_main_window(app);
             let _ = app.emit(OPEN_EVENT, format!("#/executions/{id}"));
         }
+        Some(TrayAction::PauseWatching) => set_watching_paused(app, true),
+        Some(TrayAction::ResumeWatching) => set_watching_paused(app, false),
         Some(TrayAction::Rollback {
             pipeline,
             environment,
@@ -120,6 +122,18 @@ fn choose(app: &AppHandle, id: &str) {
         }) => confirm_rollback(app, pipeline, environment, to),
         None => {}
     }
+}
+
+fn set_watching_paused(app: &AppHandle, paused: bool) {
+    let core = app.state::<Arc<Core>>().inner().clone();
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let request = serde_json::json!({ "watching_paused": paused });
+        if let Err(err) = core.call("settings", request).await {
+            tracing::warn!(%err, "could not change watching");
+        }
+        refresh(&handle);
+    });
 }
 
 /// A native confirmation, then the rollback in the engine.

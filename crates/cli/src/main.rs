@@ -104,6 +104,17 @@ enum Command {
     },
     /// Roll an environment back to its previous good revision (or --to one).
     Rollback(deployments::RollbackArgs),
+    /// Show or change settings: success notifications, watching paused.
+    Settings {
+        /// Notify when an execution succeeds (failures always notify).
+        #[arg(long, value_name = "true|false")]
+        notify_success: Option<bool>,
+        /// Pause (true) or resume (false) what commits, tags and schedules trigger.
+        #[arg(long, value_name = "true|false")]
+        watching_paused: Option<bool>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Create the demo repository: a small web service and its release pipeline.
     Demo {
         /// The staging router's port.
@@ -138,6 +149,11 @@ fn main() -> ExitCode {
         Command::Deployments(args) => deployments::list(cli.data_dir, args),
         Command::Deployment { id, json } => deployments::show(cli.data_dir, id, json),
         Command::Rollback(args) => deployments::rollback(cli.data_dir, args),
+        Command::Settings {
+            notify_success,
+            watching_paused,
+            json,
+        } => settings(cli.data_dir, notify_success, watching_paused, json),
         Command::Demo {
             staging_port,
             production_port,
@@ -241,6 +257,26 @@ fn demo(
         slipway_core::demo::NAME
     );
     println!("keep its environments up with the desktop app or `slipway serve`; commit to its main branch to release again");
+    Ok(())
+}
+
+fn settings(
+    data_dir: Option<PathBuf>,
+    notify_success: Option<bool>,
+    watching_paused: Option<bool>,
+    json: bool,
+) -> Result<(), CliError> {
+    let value = call(
+        data_dir,
+        "settings",
+        serde_json::json!({"notify_success": notify_success, "watching_paused": watching_paused}),
+    )?;
+    if json {
+        output::print_json(&value);
+        return Ok(());
+    }
+    println!("notify-success   {}", value["notify_success"]);
+    println!("watching-paused  {}", value["watching_paused"]);
     Ok(())
 }
 

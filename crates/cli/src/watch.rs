@@ -181,6 +181,15 @@ impl Printer {
                 "refused  {repository}/{pipeline} {trigger} at {}: {error}",
                 short(commit)
             ),
+            WatchEvent::Paused {
+                repository,
+                pipeline,
+                trigger,
+                commit,
+            } => format!(
+                "paused   {repository}/{pipeline} {trigger} at {}: watching is paused, nothing ran",
+                short(commit)
+            ),
             WatchEvent::InvalidPipeline {
                 repository,
                 file,

@@ -136,3 +136,23 @@ fn serve_watches_too_a_commit_triggers_its_pipeline_with_the_branch_recorded() {
     let _ = serve.kill();
     let _ = serve.wait();
 }
+
+#[test]
+fn paused_watching_runs_nothing_until_resumed() {
+    let world = World::new();
+    let shop = world.repo("shop", &[(".slipway/web.yml", PIPELINE)]);
+    let mut watch = world.spawn(&["watch", "--json"]);
+    let lines = stdout_lines(&mut watch);
+    next_json(&lines, "ready", |v| v["event"] == "ready");
+    let paused = world.json(&["settings", "--watching-paused", "true", "--json"]);
+    assert_eq!(paused["watching_paused"], true);
+    let commit = shop.commit(&[("src/a", "1")], "while paused");
+    let skipped = next_json(&lines, "the paused trigger", |v| v["event"] == "paused");
+    assert_eq!(skipped["commit"], commit.as_str());
+    assert_eq!(world.json(&["executions", "--json"]), serde_json::json!([]));
+    world.json(&["settings", "--watching-paused", "false", "--json"]);
+    let commit = shop.commit(&[("src/b", "2")], "after resuming");
+    let triggered = next_json(&lines, "the trigger", |v| v["event"] == "triggered");
+    assert_eq!(triggered["commit"], commit.as_str());
+    let _ = watch.kill();
+}

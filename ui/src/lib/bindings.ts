@@ -505,6 +505,10 @@ revision?: string,
  */
 variables?: { [key in string]: string }, };
 
+export type Settings = { notify_success: boolean, watching_paused: boolean, };
+
+export type SettingsRequest = { notify_success?: boolean, watching_paused?: boolean, };
+
 export type StageRecord = { name: string, 
 /**
  * None until the stage starts.
@@ -561,7 +565,7 @@ export type StopRequest = { id: string,
  */
 abandon?: boolean, };
 
-export type TrayAction = { "kind": "open_execution", id: string, } | { "kind": "rollback", pipeline: string, environment: string, to: string, } | { "kind": "open" } | { "kind": "quit" };
+export type TrayAction = { "kind": "open_execution", id: string, } | { "kind": "rollback", pipeline: string, environment: string, to: string, } | { "kind": "pause_watching" } | { "kind": "resume_watching" } | { "kind": "open" } | { "kind": "quit" };
 
 export type TrayEntry = { 
 /**
@@ -625,6 +629,8 @@ export type Commands = {
   demo: { request: DemoRequest; response: RepositoryInfo };
   /** What the tray shows: the overall state and the menu's entries. */
   tray_menu: { request: TrayMenuRequest; response: TrayMenu };
+  /** The person's settings (success notifications, watching paused), changing those given. */
+  settings: { request: SettingsRequest; response: Settings };
   /** Every pipeline of every repository (its file at HEAD) with its latest
  execution's stage strip; invalid files and unreadable repositories as problems. */
   pipelines: { request: PipelinesRequest; response: PipelinesResponse };
@@ -642,4 +648,4 @@ export type Commands = {
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo", "tray_menu", "pipelines", "action_log", "profiles", "profile_remove", "profile_verify", "profiles_import"];
+export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo", "tray_menu", "settings", "pipelines", "action_log", "profiles", "profile_remove", "profile_verify", "profiles_import"];

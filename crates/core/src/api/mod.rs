@@ -13,6 +13,7 @@ mod event;
 mod logs;
 mod pipelines;
 mod profiles;
+pub mod settings;
 pub mod tray;
 mod types;
 
@@ -287,6 +288,8 @@ command_table! {
     demo: DemoRequest => RepositoryInfo = commands::demo;
     /// What the tray shows: the overall state and the menu's entries.
     tray_menu: TrayMenuRequest => tray::TrayMenu = commands::tray_menu;
+    /// The person's settings (success notifications, watching paused), changing those given.
+    settings: settings::SettingsRequest => settings::Settings = settings::settings;
     /// Every pipeline of every repository (its file at HEAD) with its latest
     /// execution's stage strip; invalid files and unreadable repositories as problems.
     pipelines: PipelinesRequest => PipelinesResponse = pipelines::pipelines;

@@ -38,6 +38,9 @@ pub enum TrayAction {
         environment: String,
         to: String,
     },
+    /// Commits trigger nothing until resumed.
+    PauseWatching,
+    ResumeWatching,
     Open,
     Quit,
 }
@@ -108,6 +111,20 @@ pub fn menu(store: &Store) -> Result<TrayMenu, StoreError> {
             },
         });
     }
+    let paused = store.flag(super::settings::WATCHING_PAUSED);
+    entries.push(if paused {
+        TrayEntry {
+            id: "watching:resume".into(),
+            label: "Resume watching".into(),
+            action: TrayAction::ResumeWatching,
+        }
+    } else {
+        TrayEntry {
+            id: "watching:pause".into(),
+            label: "Pause watching".into(),
+            action: TrayAction::PauseWatching,
+        }
+    });
     entries.push(TrayEntry {
         id: "open".into(),
         label: "Open Slipway".into(),
@@ -133,6 +150,8 @@ pub fn menu(store: &Store) -> Result<TrayMenu, StoreError> {
                 if waiting == 1 { "" } else { "s" }
             ),
         )
+    } else if paused {
+        (TrayState::Idle, "Slipway: watching paused".to_string())
     } else if running {
         (TrayState::Running, "Slipway: running".to_string())
     } else if failed {
@@ -188,7 +207,13 @@ mod tests {
         let menu_now = menu(&store).unwrap();
         assert_eq!(menu_now.state, TrayState::Idle);
         let ids: Vec<&str> = menu_now.entries.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids, ["open", "quit"]);
+        assert_eq!(ids, ["watching:pause", "open", "quit"]);
+        store
+            .set_setting(crate::api::settings::WATCHING_PAUSED, "true")
+            .unwrap();
+        let paused = menu(&store).unwrap();
+        assert_eq!(paused.entries[0].action, TrayAction::ResumeWatching);
+        assert_eq!(paused.tooltip, "Slipway: watching paused");
         deployed(&store, "d1", "1111111aaaa");
         assert!(
             !menu(&store)

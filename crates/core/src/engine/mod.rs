@@ -452,6 +452,10 @@ impl Engine {
     /// Tells the person (tray, window, browser) how an execution ended.
     fn notify_end(&self, plan: &Plan, status: Status, error: Option<&str>) {
         use crate::api::{Notification, NotificationLevel};
+        // Success is news only to those who ask for it (off by default).
+        if status == Status::Succeeded && !self.store.flag(crate::api::settings::NOTIFY_SUCCESS) {
+            return;
+        }
         let level = match status {
             Status::Succeeded => NotificationLevel::Success,
             Status::Failed | Status::Interrupted => NotificationLevel::Failure,

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     super::heads::MIGRATION,
     super::profiles::MIGRATION,
     super::deployments::MIGRATION,
+    super::settings::MIGRATION,
 ];
 
 /// 1: repositories the user added.

@@ -13,6 +13,7 @@ mod migrate;
 mod profiles;
 mod repositories;
 mod requests;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

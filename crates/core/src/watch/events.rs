@@ -53,6 +53,13 @@ pub enum WatchEvent {
         commit: String,
         error: String,
     },
+    /// A trigger fired while watching is paused: nothing ran.
+    Paused {
+        repository: String,
+        pipeline: String,
+        trigger: String,
+        commit: String,
+    },
     /// A pipeline file at a commit that moved a ref does not parse.
     InvalidPipeline {
         repository: String,

@@ -127,6 +127,18 @@ impl State {
         let (repository, pipeline, trigger) =
             (name.to_string(), pipeline.to_string(), cause.label());
         let commit = revision.to_string();
+        if self
+            .engine
+            .store()
+            .flag(crate::api::settings::WATCHING_PAUSED)
+        {
+            return self.emit(WatchEvent::Paused {
+                repository,
+                pipeline,
+                trigger,
+                commit,
+            });
+        }
         self.emit(match self.engine.start_run(&request) {
             Ok(execution) => WatchEvent::Triggered {
                 repository,
