@@ -5,9 +5,10 @@
 // Run inside `dbus-run-session --` (the Makefile does): the single-instance
 // plugin and WebKitGTK use the session bus.
 
+import { createServer } from "node:net";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DESKTOP, OUT, ROOT, SLIPWAY, TARGET, sleep, tempDir, waitFor } from "./support.mjs";
@@ -33,7 +34,22 @@ describe("the desktop app", () => {
   let xvfb;
   let driver;
   let session;
+  let firstPaint;
   const env = { ...process.env, SLIPWAY_HOME: tempDir("desktop") };
+
+  /** Runs `body` (which may await) in the window and returns its value. */
+  const inWindow = async (body) => {
+    const result = await wd("POST", `/session/${session}/execute/async`, {
+      script:
+        "const done = arguments[arguments.length - 1];" +
+        `(async () => { ${body} })().then((v) => done({ ok: v }), (e) => done({ error: String((e && e.message) || e) }));`,
+      args: [],
+    });
+    assert.equal(result.error, undefined, result.error);
+    return result.ok;
+  };
+  const rpc = (command, request = {}) =>
+    inWindow(`return await window.__TAURI_INTERNALS__.invoke('rpc', { command: ${JSON.stringify(command)}, request: ${JSON.stringify(request)} });`);
 
   const find = async (testId) =>
     Object.values(await wd("POST", `/session/${session}/element`, { using: "css selector", value: `[data-testid="${testId}"]` }))[0];
@@ -65,10 +81,13 @@ describe("the desktop app", () => {
       stdio: ["ignore", "inherit", "inherit"],
     });
     await waitFor("tauri-driver to listen", () => fetch(`${DRIVER}/status`).then((r) => r.ok), 20_000);
+    const launched = performance.now();
     const created = await wd("POST", "/session", {
       capabilities: { alwaysMatch: { "tauri:options": { application: DESKTOP } } },
     });
     session = created.sessionId;
+    await waitText("transport", 30_000);
+    firstPaint = performance.now() - launched;
   });
 
   after(async () => {
@@ -135,20 +154,87 @@ describe("the desktop app", () => {
     await screenshot(join(OUT, "desktop.png"));
   });
 
-  it("builds the tray menu from the records: state, latest executions, Open and Quit", async () => {
-    const menu = await wd("POST", `/session/${session}/execute/async`, {
-      script:
-        "const done = arguments[arguments.length - 1];" +
-        "window.__TAURI_INTERNALS__.invoke('rpc', { command: 'tray_menu', request: {} })" +
-        ".then(done, (e) => done({ error: String(e && e.message || e) }));",
-      args: [],
-    });
-    assert.equal(menu.error, undefined, menu.error);
+  it("builds the tray menu from the records: state, latest executions, Pause watching, Open and Quit", async () => {
+    const menu = await rpc("tray_menu");
     const labels = menu.entries.map((e) => e.label);
     assert.ok(labels.some((l) => /^shop\/ci [0-9a-f]{7} — Succeeded$/.test(l)), labels.join(" | "));
-    assert.deepEqual(labels.slice(-2), ["Open Slipway", "Quit"]);
+    assert.deepEqual(labels.slice(-3), ["Pause watching", "Open Slipway", "Quit"]);
     assert.equal(menu.state, "idle");
     assert.equal(menu.tooltip, "Slipway: idle");
+    // The tray's Pause is the settings command; the menu then offers Resume.
+    await rpc("settings", { watching_paused: true });
+    const paused = await rpc("tray_menu");
+    assert.ok(paused.entries.some((e) => e.label === "Resume watching"));
+    assert.equal(paused.tooltip, "Slipway: watching paused");
+    await rpc("settings", { watching_paused: false });
+  });
+
+  it("lists the demo pipeline once the demo is created", async () => {
+    const free = () =>
+      new Promise((resolve) => {
+        const srv = createServer();
+        srv.listen(0, "127.0.0.1", () => {
+          const { port } = srv.address();
+          srv.close(() => resolve(port));
+        });
+      });
+    const repo = await rpc("demo", { staging_port: await free(), production_port: await free() });
+    assert.equal(repo.name, "demo-shop");
+    assert.equal(repo.trusted, true);
+    // Pipelines reads the repositories when it opens.
+    await inWindow("location.hash = '#/repositories'; return true;");
+    await inWindow("location.hash = '#/pipelines'; return true;");
+    await waitFor(
+      "the demo pipeline in the window",
+      () => inWindow(`return document.querySelector('[data-testid="pipeline-row"][data-key="demo-shop/release"]') ? true : undefined;`),
+      20_000,
+    );
+    await screenshot(join(OUT, "desktop-demo.png"));
+  });
+
+  it("starts to first paint and idles within its budgets (measured, see BENCHMARKS.md)", async () => {
+    await sleep(3000);
+    const stat = (pid) => {
+      try {
+        const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+      } catch {
+        return undefined;
+      }
+    };
+    const pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number);
+    const app = pids.find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] === DESKTOP;
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(app, "the app's process");
+    const tree = new Set([app]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const pid of pids) {
+        if (!tree.has(pid) && tree.has(stat(pid))) {
+          tree.add(pid);
+          grew = true;
+        }
+      }
+    }
+    let kb = 0;
+    const names = [];
+    for (const pid of tree) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, "utf8");
+        kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        names.push(/Name:\s+(\S+)/.exec(status)?.[1]);
+      } catch {}
+    }
+    console.log(
+      `FIGURE desktop: first paint ${Math.round(firstPaint)} ms from launch (tauri-driver session included); ` +
+        `idle RSS of the process tree ${(kb / 1024).toFixed(1)} MiB over ${tree.size} processes (${names.join(", ")})`,
+    );
+    assert.ok(kb > 0);
   });
 
   it("hands a second launch over to the running window", async () => {
