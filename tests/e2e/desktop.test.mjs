@@ -183,6 +183,8 @@ describe("the desktop app", () => {
     assert.equal(repo.trusted, true);
     // Pipelines reads the repositories when it opens.
     await inWindow("location.hash = '#/repositories'; return true;");
+    // The desktop app adds repositories with a native folder picker.
+    await waitFor("the folder picker button", () => inWindow(`return document.querySelector('[data-testid="repo-pick"]') ? true : undefined;`), 10_000);
     await inWindow("location.hash = '#/pipelines'; return true;");
     await waitFor(
       "the demo pipeline in the window",
