@@ -128,3 +128,55 @@ async fn an_mfa_profile_asks_for_its_code_with_a_code_the_ui_can_branch_on() {
         .unwrap();
     assert_eq!(id["name"], "guarded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_added_from_the_ui_keep_their_secret_in_the_keychain_only() {
+    let data = Data::new();
+    let core = Core::open(data.dir.path(), "cli", Arc::new(SystemClock)).unwrap();
+    let added = core
+        .call(
+            "profile_add",
+            serde_json::json!({
+                "name": "me",
+                "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                "secret_access_key": "wJalrXUtnFEMI-top-secret",
+                "region": "eu-west-1"
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(added, serde_json::json!({"name": "me"}));
+    let role = core
+        .call(
+            "profile_add",
+            serde_json::json!({
+                "name": "prod",
+                "source_profile": "me",
+                "role_arn": format!("arn:aws:iam::{}:role/deployer", account())
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(role["name"], "prod");
+    let listed = list(&core).await;
+    let names: Vec<&str> = listed.profiles.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // Keys without their secret are refused, with what to give.
+    let err = core
+        .call(
+            "profile_add",
+            serde_json::json!({"name": "half", "access_key_id": "AKIAIOSFODNN7EXAMPLE"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("secret access key"), "{}", err.message);
+    // The database (and its write-ahead log) holds no secret.
+    for file in ["slipway.db", "slipway.db-wal"] {
+        let bytes = std::fs::read(data.dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("top-secret"),
+            "{file}"
+        );
+    }
+}

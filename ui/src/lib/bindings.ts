@@ -392,6 +392,8 @@ pipelines: Array<PipelineOverview>,
  */
 problems: Array<PipelineProblem>, };
 
+export type ProfileAddRequest = { name: string, access_key_id?: string, secret_access_key?: string, source_profile?: string, role_arn?: string, external_id?: string, mfa_serial?: string, region?: string, duration_seconds?: number, };
+
 export type ProfileIdentity = { name: string, account: string, arn: string, user_id: string, };
 
 export type ProfileInfo = { name: string, 
@@ -640,6 +642,8 @@ export type Commands = {
   profiles: { request: ProfilesRequest; response: ProfilesResponse };
   /** Removes a profile and its keychain items. */
   profile_remove: { request: ProfileNameRequest; response: ProfileNameRequest };
+  /** Adds a profile: keys (the secret goes to the keychain, never back) or a role from another profile. */
+  profile_add: { request: ProfileAddRequest; response: ProfileNameRequest };
   /** Asks STS who the profile's session is (GetCallerIdentity). */
   profile_verify: { request: ProfileVerifyRequest; response: ProfileIdentity };
   /** Imports the profiles of `~/.aws/config` and `~/.aws/credentials`. */
@@ -648,4 +652,4 @@ export type Commands = {
 
 export type CommandName = keyof Commands;
 
-export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo", "tray_menu", "settings", "pipelines", "action_log", "profiles", "profile_remove", "profile_verify", "profiles_import"];
+export const COMMAND_NAMES: CommandName[] = ["version", "status", "notify", "repo_add", "repo_list", "repo_remove", "repo_trust", "executions", "execution", "approve", "reject", "stop", "run", "retry", "deployments", "deployment", "environments", "rollback", "demo", "tray_menu", "settings", "pipelines", "action_log", "profiles", "profile_remove", "profile_add", "profile_verify", "profiles_import"];

@@ -299,6 +299,8 @@ command_table! {
     profiles: ProfilesRequest => ProfilesResponse = profiles::profiles;
     /// Removes a profile and its keychain items.
     profile_remove: ProfileNameRequest => ProfileNameRequest = profiles::profile_remove;
+    /// Adds a profile: keys (the secret goes to the keychain, never back) or a role from another profile.
+    profile_add: ProfileAddRequest => ProfileNameRequest = profiles::profile_add;
     /// Asks STS who the profile's session is (GetCallerIdentity).
     profile_verify: ProfileVerifyRequest => ProfileIdentity = profiles::profile_verify;
     /// Imports the profiles of `~/.aws/config` and `~/.aws/credentials`.

@@ -104,3 +104,40 @@ pub async fn profiles_import(
             .collect(),
     })
 }
+
+/// Adds a profile: either keys (the secret goes straight to the keychain;
+/// the answer carries only the name) or a role assumed from another profile.
+pub async fn profile_add(
+    core: &Core,
+    req: super::ProfileAddRequest,
+) -> Result<ProfileNameRequest, ApiError> {
+    let profile = creds::Profile {
+        name: req.name.trim().to_string(),
+        source_profile: req.source_profile.filter(|s| !s.is_empty()),
+        role_arn: req.role_arn.filter(|s| !s.is_empty()),
+        region: req.region.filter(|s| !s.is_empty()),
+        mfa_serial: req.mfa_serial.filter(|s| !s.is_empty()),
+        external_id: req.external_id.filter(|s| !s.is_empty()),
+        duration_seconds: req.duration_seconds,
+        session_name: None,
+        added_at: core.clock.now(),
+    };
+    let store = core.store.clone();
+    let name = profile.name.clone();
+    tokio::task::spawn_blocking(move || {
+        if profile.is_role() {
+            return creds::add_role(&store, &profile);
+        }
+        let (Some(id), Some(secret)) = (req.access_key_id, req.secret_access_key) else {
+            return Err(creds::CredsError::InvalidProfile {
+                name: profile.name.clone(),
+                reason: "give an access key id and its secret access key, or a source profile and a role ARN".into(),
+            });
+        };
+        let keys = creds::keys_from_input(id.trim(), secret);
+        creds::add_keys(&store, &profile, &keys)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(ProfileNameRequest { name })
+}

@@ -425,3 +425,35 @@ pub struct DemoRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct TrayMenuRequest {}
+
+/// A new profile. The secret access key goes from the UI to the keychain
+/// and is never sent back by any command.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileAddRequest {
+    pub name: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub secret_access_key: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub source_profile: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub mfa_serial: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub region: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub duration_seconds: Option<i64>,
+}
