@@ -2,11 +2,11 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { OUT, ROOT, SLIPWAY, startServe, tempDir } from "./support.mjs";
+import { OUT, ROOT, SLIPWAY, startServe, tempDir, waitFor } from "./support.mjs";
 
 /** The README shows these: one per page, taken by this test. */
 const SCREENSHOTS = join(ROOT, "docs", "screenshots");
@@ -366,7 +366,7 @@ stages:
     await button.waitFor();
     const v1 = JSON.parse(cli("deployments", "staging", "--json"))[1];
     assert.equal(await button.textContent(), `Roll back staging to ${v1.revision.slice(0, 7)}`);
-    await page.screenshot({ path: join(SCREENSHOTS, "environments.png"), fullPage: true });
+    await page.screenshot({ path: join(OUT, "environments-storefront.png"), fullPage: true });
     // One confirmation, then the rollback: a switch to the set kept in termination-wait.
     await button.click();
     await env.getByTestId("rollback-confirm").click();
@@ -483,5 +483,251 @@ stages:
     serve.child.kill("SIGTERM");
     const { code } = await serve.exited;
     assert.equal(code, 0, serve.stderr());
+  });
+});
+
+// A fixture shortcut for volume: one real deployment made by the engine,
+// then 99,999 copies of its row (new ids, revisions, artifacts, times;
+// every tenth Failed, every fiftieth a user's rollback) written straight into
+// the data directory's slipway.db with Python's sqlite3, in the real schema
+// (crates/core/src/store/deployments.rs). The real one is kept the newest.
+const SEED_DEPLOYMENTS = String.raw`
+import hashlib, sqlite3, sys
+db, n = sys.argv[1], int(sys.argv[2])
+c = sqlite3.connect(db)
+cols = [r[1] for r in c.execute("PRAGMA table_info(deployments)")]
+proto = dict(zip(cols, c.execute("SELECT * FROM deployments ORDER BY seq DESC LIMIT 1").fetchone()))
+keys = [k for k in cols if k != "seq"]
+t0 = proto["started_at"] - (n + 1) * 60000
+def rows():
+    for i in range(n):
+        d = dict(proto)
+        rev = hashlib.sha1(b"%d" % i).hexdigest()
+        d.update(id="d-seed%07d" % i, revision=rev, message="Release %d" % i,
+                 artifact=hashlib.sha256(rev.encode()).hexdigest(),
+                 status="Failed" if i % 10 == 7 else "Succeeded",
+                 error="verify failed" if i % 10 == 7 else None,
+                 initiator="user" if i % 50 == 49 else "pipeline",
+                 rollback_of="d-seed%07d" % (i - 1) if i % 50 == 49 else None,
+                 started_at=t0 + i * 60000, ended_at=t0 + i * 60000 + 4000)
+        yield [d[k] for k in keys]
+with c:
+    c.executemany("INSERT INTO deployments (%s) VALUES (%s)" % (",".join(keys), ",".join("?" * len(keys))), rows())
+    c.execute("UPDATE deployments SET seq = (SELECT MAX(seq) + 1 FROM deployments) WHERE id = ?", (proto["id"],))
+print(c.execute("SELECT COUNT(*) FROM deployments").fetchone()[0])
+`;
+
+describe("an environment with 100,000 deployments", () => {
+  let serve;
+  let browser;
+  const dataDir = tempDir("history");
+  const cli = (...args) => execFileSync(SLIPWAY, [...args, "--data-dir", dataDir], { encoding: "utf8" });
+
+  before(async () => {
+    const repo = gitRepo("fleet", {
+      ".slipway/ship.yml":
+        "version: 1\nenvironments:\n  production:\n    provider: command\n    deploy: ['true']\nstages:\n  - name: Release\n    actions:\n      - { name: deploy, type: deploy, environment: production }\n",
+    }, "Ship the fleet");
+    cli("repo", "add", repo, "--trust");
+    cli("run", "fleet/ship", "--wait");
+    const count = execFileSync("python3", ["-c", SEED_DEPLOYMENTS, join(dataDir, "slipway.db"), "99999"], { encoding: "utf8" });
+    assert.equal(count.trim(), "100000");
+    serve = await startServe(dataDir);
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (serve && serve.child.exitCode === null) serve.child.kill("SIGTERM");
+  });
+
+  it("renders its history in under a second (timed, see BENCHMARKS.md), newest first, with older pages on request", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(serve.url);
+    await page.getByTestId("nav-accounts").click();
+    await page.getByTestId("no-profiles").waitFor();
+    // From the click on "Environments" to the history rows in the DOM, measured in the page.
+    const ms = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const count = () => document.querySelectorAll('[data-testid="deployment-row"]').length;
+          const t0 = performance.now();
+          const observer = new MutationObserver(() => {
+            if (count() >= 50) {
+              observer.disconnect();
+              resolve(performance.now() - t0);
+            }
+          });
+          observer.observe(document.body, { childList: true, subtree: true });
+          document.querySelector('[data-testid="nav-environments"]').click();
+        }),
+    );
+    const env = page.locator('[data-testid="environment"][data-name="production"]');
+    const rows = env.getByTestId("deployment-row");
+    assert.equal(await rows.count(), 50);
+    const [real, previous] = JSON.parse(cli("deployments", "production", "--limit", "2", "--json"));
+    assert.ok((await rows.first().textContent()).includes(real.id), "the newest row is the engine's own deployment");
+    assert.match(await rows.nth(1).textContent(), /Release 99998/);
+    // The Roll back button names the newest earlier good revision.
+    assert.equal(await env.getByTestId("rollback").textContent(), `Roll back production to ${previous.revision.slice(0, 7)}`);
+    console.log(`UI benchmark: Environments page, 100,000 deployments: ${ms.toFixed(0)} ms from navigation to the newest 50 rows in the DOM`);
+    appendFileSync(join(OUT, "ui-bench.txt"), `environments_100k_deployments_ms ${ms.toFixed(1)}\n`);
+    // Older ones, a page at a time.
+    await env.getByTestId("history-more").click();
+    await rows.nth(99).waitFor();
+    assert.equal(await rows.count(), 100);
+    assert.match(await rows.nth(99).textContent(), /Release 99900/);
+    await page.screenshot({ path: join(OUT, "environments-100k.png"), fullPage: false });
+    await page.close();
+  });
+});
+
+// The issue's whole story, in a data directory of its own: the demo offered on
+// an empty Pipelines page, released, approved, released again by a commit,
+// and rolled back from Environments. Production's canary holds 1 minute per
+// release (the demo's contract), so this takes a few minutes.
+describe("the demo, from the empty Pipelines page to a production rollback", () => {
+  let serve;
+  let browser;
+  const dataDir = tempDir("demo");
+  const shop = join(dataDir, "demo", "shop");
+  const git = (...args) =>
+    execFileSync("git", ["-C", shop, "-c", "user.name=Release Manager", "-c", "user.email=rm@example.com", ...args], {
+      encoding: "utf8",
+    }).trim();
+  const cli = (...args) => execFileSync(SLIPWAY, [...args, "--data-dir", dataDir], { encoding: "utf8" });
+
+  before(async () => {
+    serve = await startServe(dataDir);
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (serve && serve.child.exitCode === null) {
+      serve.child.kill("SIGTERM");
+      await serve.exited;
+    }
+  });
+
+  it("creates the demo from the button, releases, approves, rolls production back", { timeout: 15 * 60_000 }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const consoleErrors = [];
+    // The 400 of the taken port is the test's own doing.
+    page.on("console", (m) => m.type() === "error" && !/status of 400/.test(m.text()) && consoleErrors.push(m.text()));
+    await page.goto(serve.url);
+
+    // First start: no repository, so Pipelines offers the demo.
+    await page.getByTestId("no-pipelines").waitFor();
+    const offer = page.getByTestId("demo-offer");
+    assert.match(await offer.textContent(), /Build → Test → Staging → Approval → Production/);
+    assert.equal(await offer.getByTestId("demo-staging-port").inputValue(), "18080");
+    assert.equal(await offer.getByTestId("demo-production-port").inputValue(), "18081");
+    await page.screenshot({ path: join(SCREENSHOTS, "pipelines-empty.png"), fullPage: true });
+
+    // A port something else holds: the engine says so, there, and creates nothing.
+    const { createServer } = await import("node:net");
+    const squatter = createServer();
+    await new Promise((r) => squatter.listen(0, "127.0.0.1", r));
+    const taken = squatter.address().port;
+    const [staging, production] = [await freePort(), await freePort()];
+    await offer.getByTestId("demo-staging-port").fill(String(taken));
+    await offer.getByTestId("demo-production-port").fill(String(production));
+    await offer.getByTestId("demo-create").click();
+    assert.match(await offer.getByTestId("demo-error").textContent(), new RegExp(`port ${taken} for the demo's staging is not free`));
+    squatter.close();
+
+    // Free ports (CI may hold 18080): created, and listed with where it listens.
+    await offer.getByTestId("demo-staging-port").fill(String(staging));
+    await offer.getByTestId("demo-create").click();
+    const created = page.getByTestId("demo-created");
+    await created.waitFor();
+    const createdText = await created.textContent();
+    assert.ok(createdText.includes(shop), createdText);
+    assert.ok(createdText.includes(`http://127.0.0.1:${staging}/`) && createdText.includes(`http://127.0.0.1:${production}/`), createdText);
+    const pipeline = page.locator('[data-testid="pipeline-row"][data-key="demo-shop/release"]');
+    await pipeline.waitFor();
+    assert.deepEqual(await pipeline.getByTestId("stage").evaluateAll((els) => els.map((e) => e.title.split(":")[0])), [
+      "Build",
+      "Test",
+      "Staging",
+      "Approval",
+      "Production",
+    ]);
+    assert.equal(await page.getByTestId("demo-later").count(), 0, "no second offer once the demo is there");
+
+    const production_ = async () => {
+      const html = await (await fetch(`http://127.0.0.1:${production}/`)).text();
+      return /<b id=version>([^<]+)<\/b>/.exec(html)?.[1];
+    };
+
+    /** Approves the release waiting on the Pipelines page; returns when production has it. */
+    async function approveAndWait(revision) {
+      await pipeline.getByTestId("approval-waiting").waitFor({ timeout: 5 * 60_000 });
+      assert.ok((await pipeline.textContent()).includes(revision.slice(0, 8)), "the row shows the revision waiting");
+      await pipeline.getByTestId("approval-waiting").click();
+      await page.getByTestId("approval-box").waitFor();
+      await page.getByLabel("Comment (optional)").fill(`Ship ${revision.slice(0, 7)}`);
+      await page.getByTestId("approve").click();
+      // The production canary: 20% of the traffic for 1 minute, then the rest.
+      await page.getByTestId("execution-detail-status").filter({ hasText: "Succeeded" }).waitFor({ timeout: 5 * 60_000 });
+      await page.getByTestId("nav-pipelines").click();
+      await pipeline.waitFor();
+    }
+
+    // Release 1, from the button: the execution appears live on the row.
+    const first = git("rev-parse", "HEAD");
+    await pipeline.getByTestId("release-change").click();
+    await pipeline.getByTestId("pipeline-status").filter({ hasText: "InProgress" }).waitFor({ timeout: 20_000 });
+    await pipeline.getByTestId("approval-waiting").waitFor({ timeout: 5 * 60_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, "demo-pipeline.png"), fullPage: true });
+    await approveAndWait(first);
+    const v1 = await waitFor("production to serve release 1", production_, 30_000);
+
+    // Release 2, from a commit on main: the watcher starts it; it appears live.
+    const server = join(shop, "server.py");
+    writeFileSync(server, readFileSync(server, "utf8").replace("<h1>Demo shop</h1>", "<h1>Demo shop</h1><p>Now with a cart.</p>"));
+    git("commit", "-qam", "Add a cart to the shop");
+    const second = git("rev-parse", "HEAD");
+    await pipeline.getByTestId("pipeline-status").filter({ hasText: "InProgress" }).waitFor({ timeout: 60_000 });
+    assert.match(await pipeline.textContent(), /Add a cart to the shop[\s\S]*push/);
+    await approveAndWait(second);
+    const v2 = await waitFor("production to serve release 2", async () => {
+      const v = await production_();
+      return v !== v1 && v;
+    }, 30_000);
+    assert.ok(v2.endsWith(second.slice(0, 7)), `${v2} is built from ${second}`);
+
+    // Environments: production serves release 2; Roll back names release 1.
+    await page.getByTestId("nav-environments").click();
+    const env = page.locator('[data-testid="environment"][data-name="production"]');
+    await env.waitFor();
+    assert.equal(await env.getByTestId("env-revision").textContent(), second.slice(0, 7));
+    assert.match(await env.textContent(), new RegExp(`listens on[\\s\\S]*127\\.0\\.0\\.1:${production}`));
+    assert.ok((await page.locator('[data-testid="environment"][data-name="staging"]').count()) === 1);
+    const button = env.getByTestId("rollback");
+    assert.equal(await button.textContent(), `Roll back production to ${first.slice(0, 7)}`);
+    await page.screenshot({ path: join(SCREENSHOTS, "environments.png"), fullPage: true });
+
+    // One confirmation; the rollback is a router switch to the set kept in termination-wait.
+    await button.click();
+    await env.getByTestId("rollback-confirm").click();
+    const newest = env.getByTestId("deployment-row").first();
+    await env.locator('[data-testid="deployment-row"]').nth(2).waitFor({ timeout: 60_000 });
+    await newest.and(page.locator('[data-status="Succeeded"]')).waitFor({ timeout: 60_000 });
+    const history = JSON.parse(cli("deployments", "production", "--json"));
+    assert.equal(history[0].initiator, "user");
+    assert.equal(history[0].revision, first);
+    assert.equal(history[0].rollback_of, history[1].id);
+    const row = await newest.textContent();
+    assert.match(row, /user/);
+    assert.ok(row.includes(history[1].id), `the row names the deployment it undoes: ${row}`);
+    assert.equal(await waitFor("production to serve release 1 again", async () => (await production_()) === v1 && v1, 30_000), v1);
+    await env.getByTestId("env-revision").filter({ hasText: first.slice(0, 7) }).waitFor();
+    // The switch took milliseconds: no "Rolling back…" is left behind.
+    await env.getByTestId("rollback-progress").waitFor({ state: "detached", timeout: 10_000 });
+    await page.screenshot({ path: join(OUT, "environments-rolled-back.png"), fullPage: true });
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
   });
 });

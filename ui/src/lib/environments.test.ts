@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Deployment } from "./bindings";
-import { canRollBackTo, rollbackLabel, statusTone, upsertDeployment } from "./environments";
+import { HISTORY_PAGE, canRollBackTo, stillRunning, mayHaveMore, nextHistoryLimit, rollbackLabel, statusTone, upsertDeployment } from "./environments";
 
 function d(id: string, over: Partial<Deployment> = {}): Deployment {
   return {
@@ -46,5 +46,23 @@ describe("environments", () => {
     expect(canRollBackTo(d("x", { status: "Failed" }), current)).toBe(false);
     expect(canRollBackTo(d("y", { artifact: current.artifact }), current)).toBe(false);
     expect(statusTone("RolledBack")).toBe("warn");
+  });
+});
+
+describe("history paging", () => {
+  it("reads one more page at a time, and offers more only after a full read", () => {
+    expect(nextHistoryLimit(HISTORY_PAGE)).toBe(2 * HISTORY_PAGE);
+    expect(mayHaveMore(HISTORY_PAGE, HISTORY_PAGE)).toBe(true);
+    expect(mayHaveMore(HISTORY_PAGE + 2, HISTORY_PAGE)).toBe(true);
+    expect(mayHaveMore(12, HISTORY_PAGE)).toBe(false);
+  });
+});
+
+describe("stillRunning", () => {
+  it("is true until the deployment is seen finished", () => {
+    expect(stillRunning([], "d-1")).toBe(true);
+    expect(stillRunning([d("d-1", { status: "InProgress" })], "d-1")).toBe(true);
+    expect(stillRunning([d("d-1", { status: "Succeeded" }), d("d-0")], "d-1")).toBe(false);
+    expect(stillRunning([d("d-1", { status: "Failed" })], "d-1")).toBe(false);
   });
 });

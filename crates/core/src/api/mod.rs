@@ -584,6 +584,31 @@ mod commands {
         Ok(DeploymentRequest { id })
     }
 
+    /// The demo's two router ports: different, and free on 127.0.0.1 now.
+    fn demo_ports_free((staging, production): (u16, u16)) -> Result<(), ApiError> {
+        if staging == production {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("staging and production need two different ports (both are {staging})"),
+            ));
+        }
+        for (port, env) in [(staging, "staging"), (production, "production")] {
+            if port == 0 {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!("the {env} port must be from 1 to 65535"),
+                ));
+            }
+            if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!("port {port} for the demo's {env} is not free on 127.0.0.1 ({e}); choose another {env} port"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub async fn tray_menu(core: &Core, _: TrayMenuRequest) -> Result<tray::TrayMenu, ApiError> {
         Ok(tray::menu(&core.store)?)
     }
@@ -593,6 +618,12 @@ mod commands {
             req.staging_port.unwrap_or(crate::demo::STAGING_PORT),
             req.production_port.unwrap_or(crate::demo::PRODUCTION_PORT),
         );
+        // Say now, where the demo is offered, that a port cannot be had,
+        // rather than at its first deployment. (An existing demo reports
+        // itself instead: its own routers may hold the ports.)
+        if !core.data_dir.join("demo").join("shop").exists() {
+            demo_ports_free(ports)?;
+        }
         let repo = crate::demo::create(&core.store, &core.data_dir, ports, core.clock.now())
             .map_err(|e| match e {
                 crate::demo::DemoError::Repo(inner) => inner.into(),
@@ -672,6 +703,54 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidRequest);
         assert!(err.message.contains("verbose"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn demo_refuses_a_taken_port_then_reports_an_existing_demo() {
+        let (_dir, core) = core_at(Arc::new(AtomicI64::new(0)));
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let free = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let err = core
+            .call(
+                "demo",
+                serde_json::json!({"staging_port": port, "production_port": free}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert!(
+            err.message
+                .contains(&format!("port {port} for the demo's staging")),
+            "{}",
+            err.message
+        );
+        assert!(
+            !core.data_dir().join("demo").exists(),
+            "nothing was written"
+        );
+        let err = core
+            .call(
+                "demo",
+                serde_json::json!({"staging_port": free, "production_port": free}),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("two different ports"),
+            "{}",
+            err.message
+        );
+
+        drop(taken);
+        let ports = serde_json::json!({"staging_port": port, "production_port": free});
+        core.call("demo", ports.clone()).await.unwrap();
+        let err = core.call("demo", ports).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::AlreadyExists);
+        assert!(err.message.contains("already exists"), "{}", err.message);
     }
 
     #[tokio::test]
