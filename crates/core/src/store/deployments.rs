@@ -307,12 +307,20 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Deployment>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM deployments
-             WHERE (?1 IS NULL OR environment = ?1)
-               AND (?2 IS NULL OR pipeline = ?2 OR pipeline LIKE '%/' || ?2)
-             ORDER BY seq DESC LIMIT ?3"
-        ))?;
+        // Two statements, so an environment's history walks its index
+        // rather than every deployment from the newest.
+        let filter = "(?2 IS NULL OR pipeline = ?2 OR pipeline LIKE '%/' || ?2)";
+        let sql = match environment {
+            Some(_) => format!(
+                "SELECT {COLUMNS} FROM deployments WHERE environment = ?1 AND {filter}
+                 ORDER BY seq DESC LIMIT ?3"
+            ),
+            None => format!(
+                "SELECT {COLUMNS} FROM deployments WHERE ?1 IS NULL AND {filter}
+                 ORDER BY seq DESC LIMIT ?3"
+            ),
+        };
+        let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map(params![environment, pipeline, limit], from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -405,11 +413,9 @@ impl Store {
     pub fn serving_deployments(&self) -> Result<Vec<Deployment>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM deployments d
-             WHERE status = 'Succeeded' AND seq = (
-                 SELECT MAX(seq) FROM deployments
-                 WHERE pipeline = d.pipeline AND environment = d.environment
-                   AND status = 'Succeeded')
+            "SELECT {COLUMNS} FROM deployments WHERE seq IN (
+                 SELECT MAX(seq) FROM deployments WHERE status = 'Succeeded'
+                 GROUP BY pipeline, environment)
              ORDER BY pipeline, environment"
         ))?;
         let rows = stmt.query_map([], from_row)?;
