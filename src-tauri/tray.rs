@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use slipway_core::api::tray::{TrayAction, TrayMenu};
+use slipway_core::api::tray::{TrayAction, TrayMenu, TrayState};
 use slipway_core::api::{Core, Event, Notification, NotificationLevel};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -29,13 +29,25 @@ fn current_menu(app: &AppHandle) -> TrayMenu {
         Ok(menu) => menu,
         Err(err) => {
             tracing::warn!(%err, "the tray cannot read the records");
-            slipway_core::api::tray::TrayMenu {
-                state: slipway_core::api::tray::TrayState::Idle,
+            TrayMenu {
+                state: TrayState::Idle,
                 tooltip: format!("Slipway: {err}"),
                 entries: Vec::new(),
             }
         }
     }
+}
+
+/// The tray icon for a state: the app's icon, with a coloured dot when
+/// something runs (blue), failed (red) or waits for an approval (amber).
+fn icon(state: TrayState) -> Option<tauri::image::Image<'static>> {
+    let bytes: &'static [u8] = match state {
+        TrayState::Idle => include_bytes!("../icons/tray.png"),
+        TrayState::Running => include_bytes!("../icons/tray-running.png"),
+        TrayState::Failed => include_bytes!("../icons/tray-failed.png"),
+        TrayState::ApprovalWaiting => include_bytes!("../icons/tray-approval.png"),
+    };
+    tauri::image::Image::from_bytes(bytes).ok()
 }
 
 fn render(app: &AppHandle, model: &TrayMenu) -> tauri::Result<Menu<tauri::Wry>> {
@@ -87,6 +99,7 @@ pub fn refresh(app: &AppHandle) {
         Ok(menu) => {
             let _ = tray.set_menu(Some(menu));
             let _ = tray.set_tooltip(Some(&model.tooltip));
+            let _ = tray.set_icon(icon(model.state));
         }
         Err(err) => tracing::warn!(%err, "the tray menu could not be rebuilt"),
     }
