@@ -185,6 +185,7 @@ fn confirm_rollback(app: &AppHandle, pipeline: String, environment: String, to: 
                         title: "Rollback refused".into(),
                         body: err.message,
                         level: NotificationLevel::Failure,
+                        target: Some("#/environments".into()),
                     }));
                 }
             });

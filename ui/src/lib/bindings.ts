@@ -334,7 +334,12 @@ trigger: string, started_at: number, ended_at: number | null, };
 
 export type LogChunk = { execution_id: string, stage: number, action: string, text: string, };
 
-export type Notification = { title: string, body: string, level: NotificationLevel, };
+export type Notification = { title: string, body: string, level: NotificationLevel, 
+/**
+ * The UI route it is about (`#/executions/ID`, `#/environments`):
+ * clicking the notification opens the window there.
+ */
+target: string | null, };
 
 export type NotificationLevel = "info" | "success" | "warning" | "failure";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Notification } from "./bindings";
 import { MAX_TOASTS, addToast, removeToast, toastLifetime } from "./toasts";
 
-const n = (title: string): Notification => ({ title, body: "", level: "info" });
+const n = (title: string): Notification => ({ title, body: "", level: "info", target: null });
 
 describe("toasts", () => {
   it("keep the newest few, and drop one by id", () => {

@@ -32,6 +32,10 @@ pub struct Notification {
     pub title: String,
     pub body: String,
     pub level: NotificationLevel,
+    /// The UI route it is about (`#/executions/ID`, `#/environments`):
+    /// clicking the notification opens the window there.
+    #[serde(default)]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

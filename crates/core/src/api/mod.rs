@@ -351,6 +351,7 @@ mod commands {
             title: req.title,
             body: req.body,
             level: req.level,
+            target: None,
         }));
         Ok(NotifyResponse { delivered_to })
     }

@@ -142,9 +142,12 @@ impl Deployer {
     }
 
     fn notify(&self, title: String, body: String, level: NotificationLevel) {
-        let _ = self
-            .events
-            .send(Event::Notification(Notification { title, body, level }));
+        let _ = self.events.send(Event::Notification(Notification {
+            title,
+            body,
+            level,
+            target: Some("#/environments".into()),
+        }));
     }
 
     fn log_path(&self, id: &str) -> PathBuf {

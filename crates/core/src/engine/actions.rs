@@ -534,6 +534,7 @@ impl Engine {
             title: format!("Approval needed: {}", job.pipeline),
             body: message.clone(),
             level: crate::api::NotificationLevel::Warning,
+            target: Some(format!("#/executions/{}", job.execution_id)),
         }));
         let timeout = job
             .action

@@ -473,6 +473,7 @@ impl Engine {
             title: format!("{} {}", plan.key(), status.as_str()),
             body,
             level,
+            target: Some(format!("#/executions/{}", plan.id)),
         }));
     }
 
