@@ -13,8 +13,9 @@
 //!
 //! It must never decide anything: it does not health-check, start or stop
 //! instances, judge an error rate or retry a request that may have had an
-//! effect. HTTP is hyper's (server `http1` + pooled legacy client); the
-//! router parses nothing itself and never buffers a body.
+//! effect. HTTP is hyper's (server `http1`, client `http1` connections kept
+//! per client connection and driven by its task); the router parses
+//! nothing itself and never buffers a body.
 //!
 //! ```text
 //! let router = Router::start("127.0.0.1:8080".parse()?).await?;
@@ -30,10 +31,16 @@ mod stats;
 mod table;
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
+
+use futures_util::task::AtomicWaker;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -46,7 +53,7 @@ use tokio::task::{JoinHandle, JoinSet};
 pub use proxy::SET_HEADER;
 pub use stats::{TrafficCounts, WINDOW_SECONDS};
 
-use proxy::BackendClient;
+use proxy::{ClientConn, Driver};
 use stats::TrafficStats;
 use table::Table;
 
@@ -132,7 +139,6 @@ pub(crate) struct Shared {
     control: Mutex<()>,
     total: TrafficStats,
     origin: Instant,
-    client: BackendClient,
 }
 
 impl Shared {
@@ -176,7 +182,6 @@ impl Router {
             control: Mutex::new(()),
             total: TrafficStats::new(origin),
             origin,
-            client: proxy::backend_client(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
@@ -329,25 +334,88 @@ async fn accept_loop(
     }
 }
 
+/// How many times one wake-up of a connection's task may go round its
+/// client side and backend connections before it yields to other tasks.
+const ROUNDS_PER_POLL: usize = 8;
+
+/// The waker a connection's task hands to its client side and backend
+/// connections. Most wake-ups come from inside the task itself (the
+/// backend connection got the response the request is waiting for): those
+/// only mark `woken`, and the task goes round again at once instead of
+/// being rescheduled. Wake-ups from elsewhere (the I/O driver, a timer, a
+/// `stop`) wake the task as usual.
+#[derive(Default)]
+struct SameTask {
+    polling: AtomicBool,
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for SameTask {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // SeqCst on both sides: either the poller sees `woken` after
+        // clearing `polling`, or we see `polling` cleared and wake it.
+        self.woken.store(true, Ordering::SeqCst);
+        if !self.polling.load(Ordering::SeqCst) {
+            self.task.wake();
+        }
+    }
+}
+
+/// Serves one client connection: hyper's server side and, in the same
+/// task, the backend connections its requests use (see `proxy`).
 async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let service = service_fn(move |req| proxy::handle(req, peer, shared.clone()));
+    let client = Arc::new(ClientConn::new(shared, peer));
+    let mut driver = Driver::new(client.clone());
+    let service = service_fn(move |req| proxy::handle(req, client.clone()));
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        _ = shutdown.changed() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+    let mut connection = pin!(connection);
+    let mut stop = pin!(shutdown.changed());
+    let mut draining = false;
+    let same_task = Arc::new(SameTask::default());
+    let waker = Waker::from(same_task.clone());
+    let result = poll_fn(|cx| {
+        same_task.task.register(cx.waker());
+        let mut inner = Context::from_waker(&waker);
+        for _ in 0..ROUNDS_PER_POLL {
+            same_task.woken.store(false, Ordering::SeqCst);
+            same_task.polling.store(true, Ordering::SeqCst);
+            // A send or a dropped Router: either way, drain.
+            if !draining && stop.as_mut().poll(&mut inner).is_ready() {
+                draining = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            driver.poll(&mut inner);
+            let served = connection.as_mut().poll(&mut inner);
+            if served.is_pending() {
+                // A request may have just opened or used a connection.
+                driver.poll(&mut inner);
+            }
+            same_task.polling.store(false, Ordering::SeqCst);
+            if served.is_ready() {
+                return served;
+            }
+            if !same_task.woken.swap(false, Ordering::SeqCst) {
+                return Poll::Pending;
+            }
         }
-    };
+        // Still busy: let the other connections have their turn.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
     if let Err(e) = result {
         tracing::debug!(peer = %peer, error = %e, "router: client connection ended with an error");
     }
