@@ -35,8 +35,8 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -313,7 +313,20 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(serve(stream, peer, shared.clone(), shutdown.clone()));
+                    let worker = Worker::least_busy();
+                    // Re-registered with the worker's own reactor there.
+                    let stream = match stream.into_std() {
+                        Ok(stream) => stream,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "router: cannot hand a connection over");
+                            continue;
+                        }
+                    };
+                    let serving = serve(stream, peer, shared.clone(), shutdown.clone(), worker.busy());
+                    match &worker.runtime {
+                        Some(runtime) => connections.spawn_on(serving, runtime),
+                        None => connections.spawn(serving),
+                    };
                 }
                 Err(e) => {
                     // Usually out of file descriptors: back off rather than spin.
@@ -331,6 +344,87 @@ async fn accept_loop(
     .await;
     if drained.is_err() {
         connections.shutdown().await;
+    }
+}
+
+/// The threads that serve client connections, shared by every router in
+/// the process: each runs its own single-threaded tokio runtime (its own
+/// epoll), and a connection stays on the one it was given, both of its
+/// sides, like a connection in an nginx worker. On the engine's
+/// multi-thread runtime the same connection's wake-ups kept moving it
+/// between cores and waking the idle worker to steal it (a futex call
+/// per request or so). The accept loop stays on the caller's runtime.
+struct Worker {
+    /// `None` when no thread could be started: serve on the caller's
+    /// runtime instead.
+    runtime: Option<tokio::runtime::Handle>,
+    connections: Arc<AtomicUsize>,
+}
+
+/// Counts a connection on its worker while it lives.
+struct Busy(Arc<AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Worker {
+    fn all() -> &'static [Worker] {
+        static WORKERS: OnceLock<Vec<Worker>> = OnceLock::new();
+        WORKERS.get_or_init(|| {
+            let count = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+            let mut workers: Vec<Worker> = (0..count).filter_map(Worker::start).collect();
+            if workers.is_empty() {
+                workers.push(Worker {
+                    runtime: None,
+                    connections: Arc::default(),
+                });
+            }
+            workers
+        })
+    }
+
+    fn start(index: usize) -> Option<Worker> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name(format!("slipway-router-{index}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "router: cannot start a worker runtime");
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(runtime.handle().clone());
+                // Serves whatever is spawned on it, for the life of the process.
+                runtime.block_on(std::future::pending::<()>());
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "router: cannot start a worker thread");
+            return None;
+        }
+        Some(Worker {
+            runtime: Some(handle_rx.recv().ok()?),
+            connections: Arc::default(),
+        })
+    }
+
+    fn least_busy() -> &'static Worker {
+        Worker::all()
+            .iter()
+            .min_by_key(|w| w.connections.load(Ordering::Relaxed))
+            .expect("at least one worker")
+    }
+
+    fn busy(&self) -> Busy {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        Busy(self.connections.clone())
     }
 }
 
@@ -369,11 +463,19 @@ impl Wake for SameTask {
 /// Serves one client connection: hyper's server side and, in the same
 /// task, the backend connections its requests use (see `proxy`).
 async fn serve(
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
+    _busy: Busy,
 ) {
+    let stream = match TcpStream::from_std(stream) {
+        Ok(stream) => stream,
+        Err(e) => {
+            tracing::warn!(peer = %peer, error = %e, "router: cannot serve a connection");
+            return;
+        }
+    };
     let client = Arc::new(ClientConn::new(shared, peer));
     let mut driver = Driver::new(client.clone());
     let service = service_fn(move |req| proxy::handle(req, client.clone()));
