@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full};
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use hyper::body::{Body, Incoming};
 use hyper::client::conn::http1 as backend_http1;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -131,16 +131,20 @@ impl ClientConn {
 
     /// Sends `request` to `addr` on an idle keep-alive connection, or a new
     /// one, and hands the connection back as soon as the response head is
-    /// in (the next request waits for this response's body to end).
+    /// in (the next request waits for this response's body to end). When
+    /// no connection could be established, the request comes back whole.
     async fn send(
         &self,
         addr: SocketAddr,
         mut request: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, Failure> {
+    ) -> Result<Response<Incoming>, (Failure, Option<Request<ProxyBody>>)> {
         loop {
             let (mut sender, reused) = match self.checkout(addr) {
                 Some(sender) => (sender, true),
-                None => (self.open(addr).await?, false),
+                None => match self.open(addr).await {
+                    Ok(sender) => (sender, false),
+                    Err(e) => return Err((e, Some(request))),
+                },
             };
             if reused && sender.ready().await.is_err() {
                 // Closed while idle: the backend went away or timed it out.
@@ -154,7 +158,7 @@ impl ClientConn {
                 Err(mut e) => match e.take_message() {
                     // Never written: the connection closed as we picked it.
                     Some(unsent) if reused => request = unsent,
-                    _ => return Err(Failure::Http(e.into_error())),
+                    _ => return Err((Failure::Http(e.into_error()), None)),
                 },
             }
         }
@@ -261,7 +265,9 @@ pub(crate) async fn handle(
     }
     let has_host = parts.headers.contains_key(header::HOST);
     let retryable = is_idempotent(&parts.method) && body.is_end_stream();
-    let mut body = Some(body.boxed_unsync());
+    parts.version = Version::HTTP_11;
+    parts.extensions.clear();
+    let mut upstream = Request::from_parts(parts, body.boxed_unsync());
     let mut tried: Vec<SocketAddr> = Vec::new();
 
     let outcome = loop {
@@ -270,20 +276,6 @@ pub(crate) async fn handle(
             break Err(tried.last().copied());
         };
         tried.push(addr);
-        let mut upstream = Request::new(
-            body.take()
-                .unwrap_or_else(|| Empty::new().map_err(|n| match n {}).boxed_unsync()),
-        );
-        *upstream.method_mut() = parts.method.clone();
-        *upstream.version_mut() = Version::HTTP_11;
-        // Only a retryable request needs its target and headers again.
-        if retryable {
-            *upstream.uri_mut() = parts.uri.clone();
-            *upstream.headers_mut() = parts.headers.clone();
-        } else {
-            *upstream.uri_mut() = std::mem::take(&mut parts.uri);
-            *upstream.headers_mut() = std::mem::take(&mut parts.headers);
-        }
         if !has_host {
             // HTTP/1.1 requires one; an HTTP/1.0 client may not have sent it.
             if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
@@ -292,11 +284,14 @@ pub(crate) async fn handle(
         }
         match client.send(addr, upstream).await {
             Ok(response) => break Ok(response),
-            Err(e) => {
+            Err((e, unsent)) => {
                 tracing::warn!(backend = %addr, set = %set.name, error = %e, "router: backend failed");
-                let connect = matches!(e, Failure::Connect(_));
-                if !(retryable && connect && tried.len() < MAX_ATTEMPTS) {
-                    break Err(Some(addr));
+                // `unsent` is there only when no connection was established.
+                match unsent {
+                    Some(request) if retryable && tried.len() < MAX_ATTEMPTS => {
+                        upstream = request;
+                    }
+                    _ => break Err(Some(addr)),
                 }
             }
         }
