@@ -13,8 +13,9 @@
 //!
 //! It must never decide anything: it does not health-check, start or stop
 //! instances, judge an error rate or retry a request that may have had an
-//! effect. HTTP is hyper's (server `http1` + pooled legacy client); the
-//! router parses nothing itself and never buffers a body.
+//! effect. HTTP is hyper's (server `http1`, client `http1` connections kept
+//! per client connection and driven by its task); the router parses
+//! nothing itself and never buffers a body.
 //!
 //! ```text
 //! let router = Router::start("127.0.0.1:8080".parse()?).await?;
@@ -30,10 +31,16 @@ mod stats;
 mod table;
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
+
+use futures_util::task::AtomicWaker;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -46,7 +53,7 @@ use tokio::task::{JoinHandle, JoinSet};
 pub use proxy::SET_HEADER;
 pub use stats::{TrafficCounts, WINDOW_SECONDS};
 
-use proxy::BackendClient;
+use proxy::{ClientConn, Driver};
 use stats::TrafficStats;
 use table::Table;
 
@@ -132,7 +139,6 @@ pub(crate) struct Shared {
     control: Mutex<()>,
     total: TrafficStats,
     origin: Instant,
-    client: BackendClient,
 }
 
 impl Shared {
@@ -176,7 +182,6 @@ impl Router {
             control: Mutex::new(()),
             total: TrafficStats::new(origin),
             origin,
-            client: proxy::backend_client(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
@@ -308,7 +313,20 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(serve(stream, peer, shared.clone(), shutdown.clone()));
+                    let worker = Worker::least_busy();
+                    // Re-registered with the worker's own reactor there.
+                    let stream = match stream.into_std() {
+                        Ok(stream) => stream,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "router: cannot hand a connection over");
+                            continue;
+                        }
+                    };
+                    let serving = serve(stream, peer, shared.clone(), shutdown.clone(), worker.busy());
+                    match &worker.runtime {
+                        Some(runtime) => connections.spawn_on(serving, runtime),
+                        None => connections.spawn(serving),
+                    };
                 }
                 Err(e) => {
                     // Usually out of file descriptors: back off rather than spin.
@@ -329,25 +347,177 @@ async fn accept_loop(
     }
 }
 
+/// The threads that serve client connections, shared by every router in
+/// the process: each runs its own single-threaded tokio runtime (its own
+/// epoll), and a connection stays on the one it was given, both of its
+/// sides, like a connection in an nginx worker. On the engine's
+/// multi-thread runtime the same connection's wake-ups kept moving it
+/// between cores and waking the idle worker to steal it (a futex call
+/// per request or so). The accept loop stays on the caller's runtime.
+struct Worker {
+    /// `None` when no thread could be started: serve on the caller's
+    /// runtime instead.
+    runtime: Option<tokio::runtime::Handle>,
+    connections: Arc<AtomicUsize>,
+}
+
+/// Counts a connection on its worker while it lives.
+struct Busy(Arc<AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Worker {
+    fn all() -> &'static [Worker] {
+        static WORKERS: OnceLock<Vec<Worker>> = OnceLock::new();
+        WORKERS.get_or_init(|| {
+            let count = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+            let mut workers: Vec<Worker> = (0..count).filter_map(Worker::start).collect();
+            if workers.is_empty() {
+                workers.push(Worker {
+                    runtime: None,
+                    connections: Arc::default(),
+                });
+            }
+            workers
+        })
+    }
+
+    fn start(index: usize) -> Option<Worker> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name(format!("slipway-router-{index}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "router: cannot start a worker runtime");
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(runtime.handle().clone());
+                // Serves whatever is spawned on it, for the life of the process.
+                runtime.block_on(std::future::pending::<()>());
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "router: cannot start a worker thread");
+            return None;
+        }
+        Some(Worker {
+            runtime: Some(handle_rx.recv().ok()?),
+            connections: Arc::default(),
+        })
+    }
+
+    fn least_busy() -> &'static Worker {
+        Worker::all()
+            .iter()
+            .min_by_key(|w| w.connections.load(Ordering::Relaxed))
+            .expect("at least one worker")
+    }
+
+    fn busy(&self) -> Busy {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        Busy(self.connections.clone())
+    }
+}
+
+/// How many times one wake-up of a connection's task may go round its
+/// client side and backend connections before it yields to other tasks.
+const ROUNDS_PER_POLL: usize = 8;
+
+/// The waker a connection's task hands to its client side and backend
+/// connections. Most wake-ups come from inside the task itself (the
+/// backend connection got the response the request is waiting for): those
+/// only mark `woken`, and the task goes round again at once instead of
+/// being rescheduled. Wake-ups from elsewhere (the I/O driver, a timer, a
+/// `stop`) wake the task as usual.
+#[derive(Default)]
+struct SameTask {
+    polling: AtomicBool,
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for SameTask {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // SeqCst on both sides: either the poller sees `woken` after
+        // clearing `polling`, or we see `polling` cleared and wake it.
+        self.woken.store(true, Ordering::SeqCst);
+        if !self.polling.load(Ordering::SeqCst) {
+            self.task.wake();
+        }
+    }
+}
+
+/// Serves one client connection: hyper's server side and, in the same
+/// task, the backend connections its requests use (see `proxy`).
 async fn serve(
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
+    _busy: Busy,
 ) {
-    let service = service_fn(move |req| proxy::handle(req, peer, shared.clone()));
+    let stream = match TcpStream::from_std(stream) {
+        Ok(stream) => stream,
+        Err(e) => {
+            tracing::warn!(peer = %peer, error = %e, "router: cannot serve a connection");
+            return;
+        }
+    };
+    let client = Arc::new(ClientConn::new(shared, peer));
+    let mut driver = Driver::new(client.clone());
+    let service = service_fn(move |req| proxy::handle(req, client.clone()));
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        _ = shutdown.changed() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+    let mut connection = pin!(connection);
+    let mut stop = pin!(shutdown.changed());
+    let mut draining = false;
+    let same_task = Arc::new(SameTask::default());
+    let waker = Waker::from(same_task.clone());
+    let result = poll_fn(|cx| {
+        same_task.task.register(cx.waker());
+        let mut inner = Context::from_waker(&waker);
+        for _ in 0..ROUNDS_PER_POLL {
+            same_task.woken.store(false, Ordering::SeqCst);
+            same_task.polling.store(true, Ordering::SeqCst);
+            // A send or a dropped Router: either way, drain.
+            if !draining && stop.as_mut().poll(&mut inner).is_ready() {
+                draining = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            driver.poll(&mut inner);
+            let served = connection.as_mut().poll(&mut inner);
+            if served.is_pending() {
+                // A request may have just opened or used a connection.
+                driver.poll(&mut inner);
+            }
+            same_task.polling.store(false, Ordering::SeqCst);
+            if served.is_ready() {
+                return served;
+            }
+            if !same_task.woken.swap(false, Ordering::SeqCst) {
+                return Poll::Pending;
+            }
         }
-    };
+        // Still busy: let the other connections have their turn.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
     if let Err(e) = result {
         tracing::debug!(peer = %peer, error = %e, "router: client connection ended with an error");
     }

@@ -74,12 +74,29 @@ impl TrafficCounts {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// One second of the sliding window. `second` says which second the
+/// counts belong to (`EMPTY` for none yet); a recorder that finds its own
+/// second there only adds to the counts, so the common case is two
+/// uncontended-by-locks atomic adds. Moving a bucket to a new second (once
+/// per second per ring, not per request) happens under `rotate`.
+#[derive(Debug)]
 struct Bucket {
     /// Seconds since `origin` this bucket currently holds.
-    second: u64,
-    requests: u64,
-    errors: u64,
+    second: AtomicU64,
+    requests: AtomicU64,
+    errors: AtomicU64,
+}
+
+const EMPTY: u64 = u64::MAX;
+
+impl Default for Bucket {
+    fn default() -> Self {
+        Bucket {
+            second: AtomicU64::new(EMPTY),
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Counters for one set, or for the whole router.
@@ -88,7 +105,10 @@ pub(crate) struct TrafficStats {
     origin: Instant,
     // status_2xx, 3xx, 4xx, 5xx, proxy_errors, unavailable
     counts: [AtomicU64; 6],
-    window: Mutex<Vec<Bucket>>,
+    window: Box<[Bucket]>,
+    /// Held while a bucket moves to a new second, so two recorders of the
+    /// new second cannot both reset it (and lose the other's count).
+    rotate: Mutex<()>,
 }
 
 impl TrafficStats {
@@ -96,7 +116,8 @@ impl TrafficStats {
         TrafficStats {
             origin,
             counts: Default::default(),
-            window: Mutex::new(vec![Bucket::default(); WINDOW_SECONDS as usize]),
+            window: (0..WINDOW_SECONDS).map(|_| Bucket::default()).collect(),
+            rotate: Mutex::new(()),
         }
     }
 
@@ -112,16 +133,22 @@ impl TrafficStats {
         self.counts[slot].fetch_add(1, Ordering::Relaxed);
 
         let second = self.second_of(now);
-        let mut ring = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        let bucket = &mut ring[(second % WINDOW_SECONDS) as usize];
-        if bucket.second != second || bucket.requests == 0 {
-            *bucket = Bucket {
-                second,
-                ..Bucket::default()
-            };
+        let bucket = &self.window[(second % WINDOW_SECONDS) as usize];
+        if bucket.second.load(Ordering::Acquire) != second {
+            let _rotate = self.rotate.lock().unwrap_or_else(|p| p.into_inner());
+            // Someone else may have moved it while we waited.
+            if bucket.second.load(Ordering::Acquire) != second {
+                bucket.requests.store(0, Ordering::Relaxed);
+                bucket.errors.store(0, Ordering::Relaxed);
+                // Published after the reset: whoever sees the new second
+                // adds to zeroed counts.
+                bucket.second.store(second, Ordering::Release);
+            }
         }
-        bucket.requests += 1;
-        bucket.errors += u64::from(outcome.is_error());
+        bucket.requests.fetch_add(1, Ordering::Relaxed);
+        if outcome.is_error() {
+            bucket.errors.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn counts(&self) -> TrafficCounts {
@@ -146,11 +173,19 @@ impl TrafficStats {
             .clamp(1, WINDOW_SECONDS);
         let current = self.second_of(now);
         let oldest = (current + 1).saturating_sub(seconds);
-        let ring = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        let (requests, errors) = ring
+        let (requests, errors) = self
+            .window
             .iter()
-            .filter(|b| b.requests > 0 && b.second >= oldest && b.second <= current)
-            .fold((0, 0), |(r, e), b| (r + b.requests, e + b.errors));
+            .filter(|b| {
+                let s = b.second.load(Ordering::Acquire);
+                s != EMPTY && s >= oldest && s <= current
+            })
+            .fold((0u64, 0u64), |(r, e), b| {
+                (
+                    r + b.requests.load(Ordering::Relaxed),
+                    e + b.errors.load(Ordering::Relaxed),
+                )
+            });
         if requests == 0 {
             0.0
         } else {

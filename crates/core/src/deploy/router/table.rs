@@ -95,6 +95,18 @@ impl Table {
     /// The set for the next request: weighted over the sets that have
     /// weight and at least one backend in service.
     pub(crate) fn choose_set(&self) -> Option<&SetEntry> {
+        // One routable set (the steady state between deployments, and
+        // blue/green with the idle set at weight 0): smooth weighted
+        // round-robin would add its weight and take it back again, so the
+        // answer is that set and the shared state stays as it is.
+        let mut routable = self
+            .sets
+            .iter()
+            .filter(|s| s.weight > 0 && s.has_backend_in_service());
+        let only = routable.next()?;
+        if routable.next().is_none() {
+            return Some(only);
+        }
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         let mut total = 0i64;
         let mut best: Option<usize> = None;
@@ -130,6 +142,10 @@ impl SetEntry {
         let count = self.backends.iter().filter(usable).count();
         if count == 0 {
             return None;
+        }
+        if count == 1 {
+            // No turn to take: leave the shared cursor alone.
+            return self.backends.iter().find(usable).map(|b| b.addr);
         }
         let turn = self.cursor.fetch_add(1, Ordering::Relaxed) % count;
         self.backends
