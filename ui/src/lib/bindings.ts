@@ -554,6 +554,11 @@ started_at: number,
  */
 uptime_ms: number, 
 /**
+ * From the engine's start to the first `status` call, milliseconds:
+ * in the desktop app, the window's time to show the UI and ask.
+ */
+first_status_after_ms: number, 
+/**
  * The SQLite database holding every record.
  */
 database: string, 

@@ -70,6 +70,9 @@ pub struct Core {
     clock: Arc<dyn Clock>,
     started_at: Millis,
     events: broadcast::Sender<Event>,
+    /// Milliseconds from opening to the first `status` call: in the
+    /// desktop app, how long the window took to show the UI and ask.
+    first_status: std::sync::OnceLock<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +108,7 @@ impl Core {
             clock,
             started_at,
             events,
+            first_status: std::sync::OnceLock::new(),
         })
     }
 
@@ -340,6 +344,9 @@ mod commands {
             pid: std::process::id(),
             started_at: core.started_at,
             uptime_ms: (now - core.started_at).max(0),
+            first_status_after_ms: *core
+                .first_status
+                .get_or_init(|| (now - core.started_at).max(0)),
             database: core.store.path().display().to_string(),
             repositories: core.store.repositories()?.len() as u32,
             commands: COMMANDS.iter().map(|c| c.to_string()).collect(),

@@ -35,6 +35,9 @@ pub struct StatusResponse {
     pub started_at: i64,
     /// How long it has been up, milliseconds.
     pub uptime_ms: i64,
+    /// From the engine's start to the first `status` call, milliseconds:
+    /// in the desktop app, the window's time to show the UI and ask.
+    pub first_status_after_ms: i64,
     /// The SQLite database holding every record.
     pub database: String,
     /// How many repositories were added.
