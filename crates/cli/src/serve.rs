@@ -108,13 +108,15 @@ async fn serve(core: Core, addr: SocketAddr) -> Result<(), CliError> {
     } else {
         format!("{shown_host}:{port}")
     };
+    // Installed before the URL is printed: whoever reads it may stop us.
+    let shutdown = shutdown_signal();
     println!("http://{shown}/#token={token}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
     tracing::info!(data_dir = %server.core.data_dir().display(), "slipway serve is ready");
 
     axum::serve(listener, router(server))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| CliError::Failed(format!("the server stopped: {e}")))?;
     if let Some(engine) = &engine {
@@ -140,22 +142,29 @@ fn new_token() -> Result<String, CliError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is installed when
+/// this is called (not when first polled), so a SIGTERM right after the URL
+/// is printed still stops the server cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    }
 }
 
 /// Why a request is refused before it reaches the command table.

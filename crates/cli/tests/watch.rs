@@ -156,3 +156,28 @@ fn paused_watching_runs_nothing_until_resumed() {
     assert_eq!(triggered["commit"], commit.as_str());
     let _ = watch.kill();
 }
+
+#[test]
+fn a_commit_made_after_trusting_a_repository_runs_even_before_the_watcher_sees_it() {
+    let world = World::new();
+    // Added and trusted with no engine running, then a commit: the
+    // watcher that starts later builds it (its baseline is the moment of
+    // trust, not the moment it first looks).
+    let shop = world.repo("shop", &[(".slipway/web.yml", PIPELINE)]);
+    let commit = shop.commit(&[("src/a", "1")], "after trusting");
+    let mut watch = world.spawn(&["watch", "--json"]);
+    let lines = stdout_lines(&mut watch);
+    let triggered = next_json(&lines, "the trigger", |v| v["event"] == "triggered");
+    assert_eq!(triggered["commit"], commit.as_str());
+    // The initial commit, from before the trust, is not built.
+    let _ = next_json(&lines, "the end", |v| v["event"] == "finished");
+    assert_eq!(
+        world
+            .json(&["executions", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let _ = watch.kill();
+}

@@ -107,7 +107,34 @@ pub fn add(
         trusted,
         added_at: now,
     })?;
+    if trusted {
+        record_baseline(store, &name, &repo, now);
+    }
     Ok(RepositoryInfo::of(added))
+}
+
+/// Records the repository's heads as they are now, when trust begins: the
+/// watcher then builds every commit made after this moment, even one made
+/// before it got round to watching the repository (the watcher otherwise
+/// takes the heads it first sees as the starting point).
+fn record_baseline(store: &Store, name: &str, repo: &git2::Repository, now: Millis) {
+    if matches!(store.heads(name), Ok(Some(_))) {
+        return;
+    }
+    let heads = match crate::watch::heads::read(repo) {
+        Ok(heads) => heads,
+        Err(err) => {
+            tracing::warn!(repository = name, %err, "cannot read the heads to start watching from");
+            return;
+        }
+    };
+    let updates: Vec<(&str, Option<&str>)> = heads
+        .iter()
+        .map(|(r, c)| (r.as_str(), Some(c.as_str())))
+        .collect();
+    if let Err(err) = store.record_heads(name, &updates, now) {
+        tracing::warn!(repository = name, %err, "cannot record the heads to start watching from");
+    }
 }
 
 pub fn list(store: &Store) -> Result<Vec<RepositoryInfo>, RepoError> {
@@ -127,10 +154,16 @@ pub fn remove(store: &Store, name: &str) -> Result<RepositoryInfo, RepoError> {
 }
 
 pub fn set_trusted(store: &Store, name: &str, trusted: bool) -> Result<RepositoryInfo, RepoError> {
-    store
+    let repo = store
         .set_trusted(name, trusted)?
-        .map(RepositoryInfo::of)
-        .ok_or_else(|| RepoError::NotFound(name.to_string()))
+        .ok_or_else(|| RepoError::NotFound(name.to_string()))?;
+    if trusted {
+        if let Ok(git) = git2::Repository::open(&repo.path) {
+            let now = chrono::Utc::now().timestamp_millis();
+            record_baseline(store, name, &git, now);
+        }
+    }
+    Ok(RepositoryInfo::of(repo))
 }
 
 #[cfg(test)]

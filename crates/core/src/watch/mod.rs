@@ -11,7 +11,7 @@
 
 mod events;
 mod fs;
-mod heads;
+pub(crate) mod heads;
 mod schedule;
 pub mod snapshot;
 pub mod triggers;
