@@ -130,6 +130,32 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `slipway deployments … | head`: a closed pipe ends a listing command
+    // quietly, as it ends any Unix tool, instead of a panic in println!.
+    // Only those: commands that host an engine serve HTTP (the router,
+    // `serve`), where a peer closing a socket must never end the process.
+    let lists = matches!(
+        cli.command,
+        Command::Status { .. }
+            | Command::Repo(_)
+            | Command::Executions(_)
+            | Command::Execution { .. }
+            | Command::Logs { .. }
+            | Command::Deployments(_)
+            | Command::Deployment { .. }
+            | Command::Settings { .. }
+            | Command::Validate(_)
+    );
+    #[cfg(unix)]
+    if lists {
+        // SAFETY: restoring a signal's default disposition before any
+        // thread starts has no memory-safety preconditions.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = lists;
     let result = match cli.command {
         Command::Status { json } => status(cli.data_dir, json),
         Command::Repo(command) => repo::run(cli.data_dir, command),

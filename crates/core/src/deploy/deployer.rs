@@ -234,7 +234,7 @@ impl Deployer {
             *guard = Some(LocalEnv::open(&spec, &slug).await?);
         }
         let env = guard.as_mut().expect("opened");
-        env.deploy_new_set(&rollout, &[], Duration::ZERO, None)
+        env.deploy_new_set(&rollout, &[], Duration::ZERO)
             .await
             .map_err(|f| f.message)?;
         if let Some(standby) = env.standby.take() {
@@ -490,7 +490,7 @@ impl Deployer {
             } else {
                 strategy::traffic_steps(strategy)
             };
-            env.deploy_new_set(rollout, &steps, bake, None).await?;
+            env.deploy_new_set(rollout, &steps, bake).await?;
             self.schedule_termination(&cell, env, spec);
         }
         Ok(())

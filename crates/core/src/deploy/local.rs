@@ -619,7 +619,7 @@ impl LocalEnv {
             .is_some_and(|a| a.slots.len() == r.instances);
         if !usable {
             r.note("no set of that size serves yet: starting a fresh set");
-            return self.deploy_new_set(r, &[], Duration::ZERO, None).await;
+            return self.deploy_new_set(r, &[], Duration::ZERO).await;
         }
         // A standby set from an earlier blue/green is no longer a rollback
         // target once the serving set changes in place.
@@ -673,7 +673,6 @@ impl LocalEnv {
         r: &Rollout,
         steps: &[TrafficStep],
         bake: Duration,
-        _termination: Option<Duration>,
     ) -> Result<(), Failure> {
         // A standby from the deployment before goes now: the set it used is
         // the one this deployment needs.
