@@ -416,7 +416,17 @@ async fn a_later_engine_finds_an_instance_by_its_tag() {
     inst.wait_for_state(PATIENCE, |s| running_pid(s).is_some())
         .await;
     // What a restarted engine does for instances a killed one left running.
-    assert_eq!(instance::kill_instances(&[inst.tag().to_string()]), 1);
+    // (Right after the spawn the child may not have exec'd yet, and its
+    // environment is still its parent's: look again until it carries its tag.)
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let killed = loop {
+        let killed = instance::kill_instances(&[inst.tag().to_string()]);
+        if killed > 0 || std::time::Instant::now() > deadline {
+            break killed;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(killed, 1);
     let exited = next_event(&mut events, |e| matches!(e, InstanceEvent::Exited { .. })).await;
     assert_eq!(
         exited,
