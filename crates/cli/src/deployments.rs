@@ -58,7 +58,7 @@ fn print_row(d: &Deployment) {
         "{}  {:<11}  {}  {:<13}  {:<8}  {}{}",
         d.id,
         d.status.to_string(),
-        &d.revision[..d.revision.len().min(12)],
+        output::short(&d.revision),
         d.initiator.as_str(),
         duration,
         d.strategy,
@@ -71,12 +71,7 @@ fn print_row(d: &Deployment) {
 
 pub fn show(data_dir: Option<PathBuf>, id: String, json: bool) -> Result<(), CliError> {
     let value = crate::call(data_dir, "deployment", serde_json::json!({"id": id}))?;
-    if json {
-        output::print_json(&value);
-        return Ok(());
-    }
-    print_detail(&output::parse(value)?);
-    Ok(())
+    output::show(value, json, print_detail)
 }
 
 fn print_detail(detail: &DeploymentDetail) {
@@ -85,11 +80,7 @@ fn print_detail(detail: &DeploymentDetail) {
         "{}  {}  {} of {} ({})",
         d.id, d.status, d.environment, d.pipeline, d.provider
     );
-    println!(
-        "revision {} {}",
-        &d.revision[..d.revision.len().min(12)],
-        d.message
-    );
+    println!("revision {} {}", output::short(&d.revision), d.message);
     println!(
         "strategy {}, by {}{}",
         d.strategy,
@@ -211,7 +202,7 @@ pub fn rollback(data_dir: Option<PathBuf>, args: RollbackArgs) -> Result<(), Cli
         eprintln!(
             "rollback {id}: {} back to {}",
             prepared.deployment.environment,
-            &prepared.deployment.revision[..prepared.deployment.revision.len().min(12)]
+            output::short(&prepared.deployment.revision)
         );
         engine.deployer.perform(prepared).await;
         let served = engine.deployer.serves_any().await;

@@ -137,7 +137,7 @@ fn drive(
             plan.id,
             plan.repository.name,
             plan.pipeline.name,
-            &plan.revision.commit[..plan.revision.commit.len().min(12)],
+            output::short(&plan.revision.commit),
             plan.revision.message
         );
         let detail = engine.run_from(plan, resume).await.map_err(failed)?;
@@ -223,7 +223,7 @@ pub fn list(data_dir: Option<PathBuf>, args: ExecutionsArgs) -> Result<(), CliEr
             e.id,
             e.status.as_str(),
             e.pipeline,
-            &e.revision[..e.revision.len().min(12)],
+            output::short(&e.revision),
             e.trigger
         );
     }
@@ -232,22 +232,13 @@ pub fn list(data_dir: Option<PathBuf>, args: ExecutionsArgs) -> Result<(), CliEr
 
 pub fn show(data_dir: Option<PathBuf>, id: String, json: bool) -> Result<(), CliError> {
     let value = crate::call(data_dir, "execution", serde_json::json!({"id": id}))?;
-    if json {
-        output::print_json(&value);
-        return Ok(());
-    }
-    print_detail(&output::parse(value)?);
-    Ok(())
+    output::show(value, json, print_detail)
 }
 
 fn print_detail(d: &ExecutionDetail) {
     let s = &d.summary;
     println!("{}  {}  {}", s.pipeline, s.status.as_str(), s.id);
-    println!(
-        "revision {} {}",
-        &s.revision[..s.revision.len().min(12)],
-        s.message
-    );
+    println!("revision {} {}", output::short(&s.revision), s.message);
     for stage in &d.stages {
         let status = stage.status.map(|s| s.as_str()).unwrap_or("-");
         println!("  {:<11} {}", status, stage.name);

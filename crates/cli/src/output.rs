@@ -16,3 +16,23 @@ pub fn parse<T: serde::de::DeserializeOwned>(
     serde_json::from_value(value)
         .map_err(|e| crate::CliError::Failed(format!("unexpected response from the engine: {e}")))
 }
+
+/// A command's one record: its JSON as is with `--json`, else `print`ed
+/// from its typed form.
+pub fn show<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    json: bool,
+    print: impl FnOnce(&T),
+) -> Result<(), crate::CliError> {
+    if json {
+        print_json(&value);
+    } else {
+        print(&parse(value)?);
+    }
+    Ok(())
+}
+
+/// A commit id as people read it: its first 12 characters.
+pub fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}

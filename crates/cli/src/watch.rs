@@ -169,7 +169,7 @@ impl Printer {
                 execution,
             } => format!(
                 "trigger  {repository}/{pipeline} {trigger} at {} -> {execution}",
-                short(commit)
+                crate::output::short(commit)
             ),
             WatchEvent::TriggerFailed {
                 repository,
@@ -179,7 +179,7 @@ impl Printer {
                 error,
             } => format!(
                 "refused  {repository}/{pipeline} {trigger} at {}: {error}",
-                short(commit)
+                crate::output::short(commit)
             ),
             WatchEvent::Paused {
                 repository,
@@ -188,14 +188,17 @@ impl Printer {
                 commit,
             } => format!(
                 "paused   {repository}/{pipeline} {trigger} at {}: watching is paused, nothing ran",
-                short(commit)
+                crate::output::short(commit)
             ),
             WatchEvent::InvalidPipeline {
                 repository,
                 file,
                 commit,
                 error,
-            } => format!("invalid  {repository} {file} at {}: {error}", short(commit)),
+            } => format!(
+                "invalid  {repository} {file} at {}: {error}",
+                crate::output::short(commit)
+            ),
             WatchEvent::Error { repository, error } => format!("error    {repository}: {error}"),
         };
         let value = serde_json::to_value(event).unwrap_or_default();
@@ -211,7 +214,7 @@ impl Printer {
                     "started  {} {} at {} ({})",
                     s.pipeline,
                     s.id,
-                    short(&s.revision),
+                    crate::output::short(&s.revision),
                     s.trigger
                 ),
             );
@@ -234,10 +237,6 @@ impl Printer {
             );
         }
     }
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
 }
 
 /// Resolves on Ctrl-C or SIGTERM; both handlers are installed on return.
