@@ -10,57 +10,13 @@ mod support;
 
 use std::time::Duration;
 
-use support::deploy::{Env, Hammer};
-
-/// A pipeline: package `app/`, then deploy it to `staging` (local, 2
-/// instances, blue/green unless `env_extra` says otherwise), then
-/// `stage_extra` actions in the Deploy stage.
-fn pipeline(port: u16, env_extra: &str, stage_head: &str, stage_extra: &str) -> String {
-    format!(
-        r#"version: 1
-name: web
-environments:
-  staging:
-    provider: local
-    instances: 2
-    listen: 127.0.0.1:{port}
-    run: "exec python3 -u server.py"
-    health:
-      http: /healthz
-      interval: 1s
-      healthy-threshold: 1
-      unhealthy-threshold: 2
-    termination-wait: 2m
-{env_extra}
-stages:
-  - name: Build
-    actions:
-      - name: package
-        type: build
-        outputs: [app]
-        buildspec:
-          version: 0.2
-          phases:
-            build:
-              commands: ["test -f app/version"]
-          artifacts:
-            base-directory: app
-            files: ["**/*"]
-  - name: Deploy
-{stage_head}
-    actions:
-      - {{ name: deploy, type: deploy, environment: staging, inputs: [app], run-order: 1 }}
-{stage_extra}
-"#
-    )
-}
+use support::deploy::{pipeline, Env, Hammer};
 
 #[test]
 fn an_error_rate_alarm_during_the_bake_rolls_back() {
     let env = Env::with(
         |port| {
-            pipeline(
-                port,
+            pipeline(port, 2,
                 "    strategy: blue-green\n    bake: 4s\n    alarms:\n      - error-rate: { above: 5%, window: 10s }",
                 "",
                 "",
@@ -97,7 +53,7 @@ fn a_command_alarm_rolls_back_an_in_place_deployment() {
         "    strategy: one-at-a-time\n    bake: 10s\n    alarms:\n      - command: \"test ! -e {}\"",
         flag.display()
     );
-    let env = Env::with(|port| pipeline(port, &alarm, "", ""), &[]);
+    let env = Env::with(|port| pipeline(port, 2, &alarm, "", ""), &[]);
     assert!(env.release("v1", &[]));
     env.wait_serving("v1");
     env.repo.commit(&[("app/version", "v2")], "release v2");
@@ -125,6 +81,7 @@ fn a_failed_stage_with_on_failure_rollback_undoes_its_deployment() {
         |port| {
             pipeline(
                 port,
+                2,
                 "    strategy: blue-green",
                 "    on-failure: rollback",
                 smoke,
@@ -183,10 +140,7 @@ fn appspec_hooks_run_in_codedeploy_order_with_its_variables() {
         record.display()
     );
     let env = Env::with(
-        |port| {
-            pipeline(port, "    strategy: one-at-a-time", "", "")
-                .replace("instances: 2", "instances: 1")
-        },
+        |port| pipeline(port, 1, "    strategy: one-at-a-time", "", ""),
         &[
             ("app/appspec.yml", APPSPEC),
             ("app/hooks/record.sh", &script),
@@ -257,7 +211,7 @@ fn appspec_hooks_run_in_codedeploy_order_with_its_variables() {
 #[test]
 fn a_rollback_whose_artifact_is_gone_is_refused_and_changes_nothing() {
     let env = Env::with(
-        |port| pipeline(port, "    strategy: blue-green", "", ""),
+        |port| pipeline(port, 2, "    strategy: blue-green", "", ""),
         &[],
     );
     assert!(env.release("v1", &[]));
@@ -351,6 +305,7 @@ fn stopping_a_canary_puts_all_traffic_back_on_the_old_set() {
         |port| {
             pipeline(
                 port,
+                2,
                 "    strategy: { type: canary, percent: 50, interval: 5m }",
                 "",
                 "",

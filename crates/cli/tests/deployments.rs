@@ -13,41 +13,12 @@ use std::time::{Duration, Instant};
 use support::deploy::{get, Env, Hammer, Tally};
 
 fn pipeline(port: u16, strategy: &str, instances: u32, extra: &str) -> String {
-    format!(
-        r#"version: 1
-name: web
-environments:
-  staging:
-    provider: local
-    instances: {instances}
-    listen: 127.0.0.1:{port}
-    run: "exec python3 -u server.py"
-    health:
-      http: /healthz
-      interval: 1s
-      healthy-threshold: 1
-      unhealthy-threshold: 2
-    strategy: {strategy}
-    termination-wait: 2m
-{extra}
-stages:
-  - name: Build
-    actions:
-      - name: package
-        type: build
-        outputs: [app]
-        buildspec:
-          version: 0.2
-          phases:
-            build:
-              commands: ["test -f app/version"]
-          artifacts:
-            base-directory: app
-            files: ["**/*"]
-  - name: Deploy
-    actions:
-      - {{ name: deploy, type: deploy, environment: staging, inputs: [app] }}
-"#
+    support::deploy::pipeline(
+        port,
+        instances,
+        &format!("    strategy: {strategy}\n{extra}"),
+        "",
+        "",
     )
 }
 

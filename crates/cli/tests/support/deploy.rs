@@ -277,3 +277,53 @@ impl Hammer {
         self.thread.join().unwrap()
     }
 }
+
+/// The pipeline `web`: package `app/`, then deploy it to `staging` (local,
+/// `instances`, listening on `port`; `env_extra` adds to the environment,
+/// e.g. its strategy), `stage_head` to the Deploy stage and `stage_extra`
+/// actions after the deploy action.
+pub fn pipeline(
+    port: u16,
+    instances: u32,
+    env_extra: &str,
+    stage_head: &str,
+    stage_extra: &str,
+) -> String {
+    format!(
+        r#"version: 1
+name: web
+environments:
+  staging:
+    provider: local
+    instances: {instances}
+    listen: 127.0.0.1:{port}
+    run: "exec python3 -u server.py"
+    health:
+      http: /healthz
+      interval: 1s
+      healthy-threshold: 1
+      unhealthy-threshold: 2
+    termination-wait: 2m
+{env_extra}
+stages:
+  - name: Build
+    actions:
+      - name: package
+        type: build
+        outputs: [app]
+        buildspec:
+          version: 0.2
+          phases:
+            build:
+              commands: ["test -f app/version"]
+          artifacts:
+            base-directory: app
+            files: ["**/*"]
+  - name: Deploy
+{stage_head}
+    actions:
+      - {{ name: deploy, type: deploy, environment: staging, inputs: [app], run-order: 1 }}
+{stage_extra}
+"#
+    )
+}
