@@ -25,7 +25,7 @@ pub fn forward(app: AppHandle, mut events: Receiver<Event>) {
             match &event {
                 Event::Notification(n) => notify(&app, n),
                 Event::Execution(_) | Event::Deployment(_) => crate::tray::refresh(&app),
-                Event::Log(_) => {}
+                Event::Log(_) | Event::Environment(_) => {}
             }
         }
     });

@@ -16,6 +16,7 @@ use slipway_core::api::{Core, SystemClock};
 use tauri::Manager;
 
 fn main() {
+    quiet_webview();
     let core = match open_core() {
         Ok(core) => Arc::new(core),
         Err(message) => {
@@ -85,6 +86,19 @@ fn main() {
             eprintln!("error: the Slipway window could not start: {err}");
             std::process::exit(1);
         }
+    }
+}
+
+/// Linux: WebKitGTK's accelerated compositing renders through OpenGL in
+/// the web process (Mesa's llvmpipe when there is no GPU driver). Slipway's
+/// pages are text, tables and small SVG charts that paint fine without it,
+/// and without it the web process idles ~75 MiB smaller (BENCHMARKS.md,
+/// "Desktop app"). Someone who wants it back sets the variable to 0.
+fn quiet_webview() {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // Before any thread exists: nothing else reads the environment yet.
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
 }
 

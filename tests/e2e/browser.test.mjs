@@ -356,12 +356,41 @@ stages:
     const env = page.locator('[data-testid="environment"][data-name="staging"]');
     await env.locator('[data-testid="deployment-row"][data-status="Succeeded"]').first().waitFor({ timeout: 30_000 });
     assert.equal(await served(), "v1");
+    // What serves, instance by instance, as the engine sees it now.
+    const sets = async () =>
+      env.getByTestId("live-set").evaluateAll((els) =>
+        els.map((el) => ({
+          set: el.dataset.set,
+          percent: Number(el.dataset.percent),
+          instances: [...el.querySelectorAll('[data-testid="instance"]')].map((i) => `${i.dataset.state}/${i.dataset.health}`),
+        })),
+      );
+    const healthy = ["running/healthy", "running/healthy"];
+    await waitFor("set blue serving v1 with two healthy instances", async () =>
+      JSON.stringify(await sets()) === JSON.stringify([{ set: "blue", percent: 100, instances: healthy }]), 20_000);
+    // An instance that dies is restarted by its supervisor; the page follows
+    // it from the event stream (no deployment changes, nothing re-read).
+    const blue0 = env.locator('[data-testid="live-set"][data-set="blue"] [data-testid="instance"]').first();
+    const pid = Number(await blue0.getAttribute("data-pid"));
+    assert.ok(pid > 0, "the instance shows its process id");
+    process.kill(pid, "SIGKILL");
+    await waitFor("the restarted instance's new pid", async () => {
+      const now = Number(await blue0.getAttribute("data-pid"));
+      return now > 0 && now !== pid;
+    }, 20_000);
     // v2, released from a terminal, appears live.
     writeFileSync(join(repo, "version"), "v2");
     execFileSync("git", ["-C", repo, "-c", "user.name=Release Manager", "-c", "user.email=rm@example.com", "commit", "-qam", "Storefront v2"]);
     cli("run", "storefront/web", "--wait");
     await env.getByTestId("deployment-row").nth(1).waitFor({ timeout: 30_000 });
     assert.equal(await served(), "v2");
+    // Blue/green: green serves, blue waits out its termination-wait at 0%.
+    await waitFor("green serving, blue kept at 0%", async () =>
+      JSON.stringify(await sets()) ===
+        JSON.stringify([
+          { set: "green", percent: 100, instances: healthy },
+          { set: "blue", percent: 0, instances: healthy },
+        ]), 20_000);
     const button = env.getByTestId("rollback");
     await button.waitFor();
     const v1 = JSON.parse(cli("deployments", "staging", "--json"))[1];
@@ -380,6 +409,11 @@ stages:
     assert.equal(history[0].rollback_of, history[1].id);
     assert.ok(text.includes(history[1].id), "the row names the deployment it undoes");
     assert.equal(await served(), "v1");
+    // The rollback was one switch: blue serves again, green waits at 0%.
+    await waitFor("blue serving again", async () => {
+      const now = await sets();
+      return now[0]?.set === "blue" && now[0].percent === 100 && now[1]?.set === "green" && now[1].percent === 0;
+    }, 20_000);
     await page.close();
   });
 
@@ -662,13 +696,14 @@ describe("the demo, from the empty Pipelines page to a production rollback", () 
     };
 
     /** Approves the release waiting on the Pipelines page; returns when production has it. */
-    async function approveAndWait(revision) {
+    async function approveAndWait(revision, whileDeploying = async () => {}) {
       await pipeline.getByTestId("approval-waiting").waitFor({ timeout: 5 * 60_000 });
       assert.ok((await pipeline.textContent()).includes(revision.slice(0, 8)), "the row shows the revision waiting");
       await pipeline.getByTestId("approval-waiting").click();
       await page.getByTestId("approval-box").waitFor();
       await page.getByLabel("Comment (optional)").fill(`Ship ${revision.slice(0, 7)}`);
       await page.getByTestId("approve").click();
+      await whileDeploying();
       // The production canary: 20% of the traffic for 1 minute, then the rest.
       await page.getByTestId("execution-detail-status").filter({ hasText: "Succeeded" }).waitFor({ timeout: 5 * 60_000 });
       await page.getByTestId("nav-pipelines").click();
@@ -691,7 +726,19 @@ describe("the demo, from the empty Pipelines page to a production rollback", () 
     const second = git("rev-parse", "HEAD");
     await pipeline.getByTestId("pipeline-status").filter({ hasText: "InProgress" }).waitFor({ timeout: 60_000 });
     assert.match(await pipeline.textContent(), /Add a cart to the shop[\s\S]*push/);
-    await approveAndWait(second);
+    await approveAndWait(second, async () => {
+      // While production's canary holds at 20%: the Environments page shows
+      // the new set beside the old one, and the traffic chart.
+      await page.getByTestId("nav-environments").click();
+      const prod = page.locator('[data-testid="environment"][data-name="production"]');
+      await prod.getByTestId("env-phase").filter({ hasText: "20% of traffic" }).waitFor({ timeout: 5 * 60_000 });
+      await prod.getByTestId("traffic-chart").waitFor();
+      const shares = await prod.getByTestId("live-set").evaluateAll((els) => els.map((el) => Number(el.dataset.percent)).sort((a, b) => a - b));
+      assert.deepEqual(shares, [20, 80]);
+      assert.equal(await prod.locator('[data-testid="instance"][data-health="healthy"]').count(), 6, "three old and three new instances, all healthy");
+      await page.screenshot({ path: join(SCREENSHOTS, "environments-canary.png"), fullPage: true });
+      await page.goBack();
+    });
     const v2 = await waitFor("production to serve release 2", async () => {
       const v = await production_();
       return v !== v1 && v;

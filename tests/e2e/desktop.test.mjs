@@ -30,11 +30,72 @@ async function wd(method, path, body) {
   return json.value;
 }
 
+const mib = (kib) => (kib / 1024).toFixed(1);
+
+/** The desktop app's process, while it runs. */
+function appPid() {
+  return readdirSync("/proc")
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] === DESKTOP;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** A process's parent pid, or undefined once it is gone. */
+function parentOf(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The memory of a process and all its descendants, in KiB. RSS counts the
+ * shared WebKit libraries once per process; PSS shares them out, so the
+ * tree's PSS is what it costs the machine.
+ */
+function treeMemory(root) {
+  const pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number);
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const pid of pids) {
+      if (!tree.has(pid) && tree.has(parentOf(pid))) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let rss = 0;
+  let pss = 0;
+  const parts = [];
+  for (const pid of tree) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      const own = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      pss += own;
+      const name = /Name:\s+(\S+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      parts.push(`${name} ${(own / 1024).toFixed(0)}`);
+    } catch {}
+  }
+  return { rss, pss, parts: parts.join(", ") };
+}
+
 describe("the desktop app", () => {
   let xvfb;
   let driver;
   let session;
   let firstPaint;
+  /** The app's idle memory, measured by its test; its baseline is measured once the app has quit. */
+  let idle;
   const env = { ...process.env, SLIPWAY_HOME: tempDir("desktop") };
 
   /** Runs `body` (which may await) in the window and returns its value. */
@@ -68,6 +129,33 @@ describe("the desktop app", () => {
     }
   };
 
+  // The memory baseline, in the same display and session once the app has
+  // quit (measured beside it, the shared libraries' pages would be split
+  // between the two and flatter both): WebKitGTK alone, one window of the
+  // same size showing a line of HTML, with the compositing setting the app
+  // chooses for itself.
+  const measureBaseline = async () => {
+    await waitFor("the app to quit before the baseline", () => appPid() === undefined, 15_000);
+    const bare = spawn("/usr/bin/python3", [join(ROOT, "tests", "bench", "bare-webkit.py")], {
+      env: { ...env, WEBKIT_DISABLE_COMPOSITING_MODE: "1", GTK_USE_PORTAL: "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      await new Promise((resolve, reject) => {
+        bare.stdout.on("data", (d) => String(d).includes("ready") && resolve());
+        bare.once("exit", (code) => reject(new Error(`the bare WebKitGTK window exited (${code}): make test installs python3-gi`)));
+      });
+      await sleep(5000);
+      const base = treeMemory(bare.pid);
+      console.log(
+        `FIGURE desktop baseline: bare WebKitGTK window PSS ${mib(base.pss)} MiB (${base.parts}); ` +
+          `Slipway idle ${mib(idle.pss)} MiB = ${(idle.pss / base.pss).toFixed(2)}x the baseline, ${mib(idle.pss - base.pss)} MiB more`,
+      );
+    } finally {
+      bare.kill("SIGTERM");
+    }
+  };
+
   before(async () => {
     assert.ok(existsSync(DESKTOP), `build the app first (${DESKTOP} is missing): make test does`);
     assert.ok(existsSync(TAURI_DRIVER), `tauri-driver is missing at ${TAURI_DRIVER}: make test installs it`);
@@ -97,6 +185,7 @@ describe("the desktop app", () => {
       driver.kill("SIGTERM");
       await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
     }
+    if (idle) await measureBaseline();
     xvfb?.kill("SIGTERM");
   });
 
@@ -196,55 +285,19 @@ describe("the desktop app", () => {
 
   it("starts to first paint and idles within its budgets (measured, see BENCHMARKS.md)", async () => {
     await sleep(3000);
-    const stat = (pid) => {
-      try {
-        const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-        return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
-      } catch {
-        return undefined;
-      }
-    };
-    const pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number);
-    const app = pids.find((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] === DESKTOP;
-      } catch {
-        return false;
-      }
-    });
+    const app = appPid();
     assert.ok(app, "the app's process");
-    const tree = new Set([app]);
-    for (let grew = true; grew; ) {
-      grew = false;
-      for (const pid of pids) {
-        if (!tree.has(pid) && tree.has(stat(pid))) {
-          tree.add(pid);
-          grew = true;
-        }
-      }
-    }
-    // RSS counts the shared WebKit libraries once per process; PSS shares
-    // them out, so the tree's PSS is what it costs the machine.
-    let rss = 0;
-    let pss = 0;
-    const names = [];
-    for (const pid of tree) {
-      try {
-        const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-        rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
-        pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
-        names.push(/Name:\s+(\S+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-      } catch {}
-    }
+    idle = treeMemory(app);
     // The UI's first call (on mount, after its first render) as the core
     // saw it, from the core's start at the top of main: no driver in it.
     const status = await rpc("status");
     console.log(
       `FIGURE desktop: UI mounted and asking the core ${status.first_status_after_ms} ms after the app started; ` +
         `launch to UI in the DOM ${Math.round(firstPaint)} ms as the driver saw it (session start included); ` +
-        `idle process tree PSS ${(pss / 1024).toFixed(1)} MiB, RSS ${(rss / 1024).toFixed(1)} MiB, ${tree.size} processes (${names.join(", ")})`,
+        `idle process tree PSS ${mib(idle.pss)} MiB, RSS ${mib(idle.rss)} MiB (${idle.parts})`,
     );
-    assert.ok(pss > 0);
+    assert.ok(idle.pss > 0);
+    assert.ok(/WebKitWebProces/.test(idle.parts), "the tree includes the web process");
   });
 
   it("hands a second launch over to the running window", async () => {

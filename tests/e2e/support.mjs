@@ -11,7 +11,8 @@ import { fileURLToPath } from "node:url";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, "target");
 export const SLIPWAY = join(TARGET, "debug", "slipway");
-export const DESKTOP = join(TARGET, "debug", "slipway-desktop");
+/** The desktop app under test; the memory benchmark points it at a release build. */
+export const DESKTOP = process.env.SLIPWAY_DESKTOP ? resolve(process.env.SLIPWAY_DESKTOP) : join(TARGET, "debug", "slipway-desktop");
 export const OUT = join(ROOT, "tests", ".out");
 mkdirSync(OUT, { recursive: true });
 

@@ -100,6 +100,24 @@ staging_port?: number,
  */
 production_port?: number, };
 
+export type DeployProgress = { deployment_id: string, 
+/**
+ * What it does now, in words ("batch 2 of 3", "20% on green", "baking").
+ */
+phase: string, 
+/**
+ * In-place deployments: the batch being deployed (1-based) and how many.
+ */
+batch: number | null, batches: number | null, 
+/**
+ * New-set deployments: the new set's share of traffic over time.
+ */
+traffic: Array<TrafficPoint>, 
+/**
+ * When the bake (or a traffic step's hold) ends, in ms since the epoch.
+ */
+until: number | null, };
+
 export type Deployment = { id: string, 
 /**
  * `REPO/PIPELINE` whose file defines the environment.
@@ -236,7 +254,26 @@ latest: Deployment | null,
 /**
  * What "Roll back" restores.
  */
-rollback_target: Deployment | null, };
+rollback_target: Deployment | null, 
+/**
+ * What serves now, instance by instance, and the progress of a
+ * deployment under way: when this process's engine serves it.
+ */
+live: EnvironmentLive | null, };
+
+export type EnvironmentLive = { pipeline: string, environment: string, 
+/**
+ * Where its router listens.
+ */
+listen: string, 
+/**
+ * The sets with instances, the serving one first.
+ */
+sets: Array<LiveSetInfo>, 
+/**
+ * The deployment moving this environment now, if one is.
+ */
+progress: DeployProgress | null, };
 
 export type EnvironmentsRequest = Record<symbol, never>;
 
@@ -244,7 +281,7 @@ export type EnvironmentsResponse = { environments: Array<EnvironmentInfo>, };
 
 export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "mfa_required" | "credentials" | "io" | "internal";
 
-export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk } | { "name": "deployment", "payload": Deployment };
+export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk } | { "name": "deployment", "payload": Deployment } | { "name": "environment", "payload": EnvironmentLive };
 
 export type ExecutionDetail = { 
 /**
@@ -304,7 +341,11 @@ limit?: number, };
 
 export type ExecutionsResponse = { executions: Array<ExecutionSummary>, };
 
+export type HealthStatus = "healthy" | "unhealthy";
+
 export type Initiator = "pipeline" | "user" | "auto-rollback";
+
+export type InstanceStatus = "starting" | "running" | "restarting" | "stopped";
 
 export type LatestExecution = { 
 /**
@@ -331,6 +372,27 @@ message: string,
  * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
  */
 trigger: string, started_at: number, ended_at: number | null, };
+
+export type LiveInstance = { index: number, port: number, pid: number | null, state: InstanceStatus, 
+/**
+ * The health check's latest verdict; none before it decided.
+ */
+health: HealthStatus | null, 
+/**
+ * Whether the router sends it new requests.
+ */
+in_service: boolean, };
+
+export type LiveSetInfo = { 
+/**
+ * `blue` or `green`.
+ */
+name: string, deployment_id: string, revision: string, 
+/**
+ * Its share of new requests, in percent (0 for a standby set kept for
+ * termination-wait, or a set not routed to yet).
+ */
+percent: number, instances: Array<LiveInstance>, };
 
 export type LogChunk = { execution_id: string, stage: number, action: string, text: string, };
 
@@ -576,6 +638,12 @@ export type StopRequest = { id: string,
  * End running actions now instead of letting them finish.
  */
 abandon?: boolean, };
+
+export type TrafficPoint = { 
+/**
+ * Milliseconds since the epoch.
+ */
+at: number, percent: number, };
 
 export type TrayAction = { "kind": "open_execution", id: string, } | { "kind": "rollback", pipeline: string, environment: string, to: string, } | { "kind": "pause_watching" } | { "kind": "resume_watching" } | { "kind": "open" } | { "kind": "quit" };
 

@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { Deployment } from "./bindings";
-import { HISTORY_PAGE, canRollBackTo, stillRunning, mayHaveMore, nextHistoryLimit, rollbackLabel, statusTone, upsertDeployment } from "./environments";
+import type { Deployment, EnvironmentInfo, LiveInstance } from "./bindings";
+import {
+  HISTORY_PAGE,
+  canRollBackTo,
+  instanceLabel,
+  stillRunning,
+  mayHaveMore,
+  nextHistoryLimit,
+  rollbackLabel,
+  statusTone,
+  trafficPath,
+  upsertDeployment,
+  withLive,
+} from "./environments";
 
 function d(id: string, over: Partial<Deployment> = {}): Deployment {
   return {
@@ -64,5 +76,48 @@ describe("stillRunning", () => {
     expect(stillRunning([d("d-1", { status: "InProgress" })], "d-1")).toBe(true);
     expect(stillRunning([d("d-1", { status: "Succeeded" }), d("d-0")], "d-1")).toBe(false);
     expect(stillRunning([d("d-1", { status: "Failed" })], "d-1")).toBe(false);
+  });
+
+  it("names an instance by its health first, then by what its process does", () => {
+    const i = (over: Partial<LiveInstance>): LiveInstance => ({ index: 0, port: 1, pid: 9, state: "running", health: "healthy", in_service: true, ...over });
+    expect(instanceLabel(i({}))).toEqual({ text: "healthy", tone: "ok" });
+    expect(instanceLabel(i({ in_service: false })).tone).toBe("warn");
+    expect(instanceLabel(i({ health: "unhealthy" }))).toEqual({ text: "unhealthy", tone: "fail" });
+    expect(instanceLabel(i({ health: null }))).toEqual({ text: "checking", tone: "warn" });
+    expect(instanceLabel(i({ state: "restarting", health: "healthy" })).text).toBe("restarting");
+    expect(instanceLabel(i({ state: "stopped", health: null })).text).toBe("stopped");
+  });
+
+  it("draws the new set's traffic as steps up to now", () => {
+    const points = [
+      { at: 1000, percent: 0 },
+      { at: 2000, percent: 20 },
+      { at: 4000, percent: 100 },
+    ];
+    // 0..5000 ms over 100 px; 100 % is the top (y 0) of a 50 px box.
+    expect(trafficPath(points, 5000, 100, 50)).toBe("M0,50 H25 V40 H75 V0 H100");
+    expect(trafficPath([], 5000, 100, 50)).toBe("");
+    // Until the hold ends at 9000 ms, the axis runs there and the line stops at now.
+    expect(trafficPath(points, 5000, 100, 50, 9000)).toBe("M0,50 H12.5 V40 H37.5 V0 H50");
+    // One point at now still draws a line, not a NaN.
+    expect(trafficPath([{ at: 5000, percent: 20 }], 5000, 100, 50)).toBe("M0,40 H0");
+  });
+
+  it("puts a live view on the environment it is about, and only there", () => {
+    const env = (environment: string): EnvironmentInfo => ({
+      pipeline: "shop/web",
+      environment,
+      provider: "local",
+      listen: null,
+      instances: 2,
+      current: null,
+      latest: null,
+      rollback_target: null,
+      live: null,
+    });
+    const live = { pipeline: "shop/web", environment: "prod", listen: "127.0.0.1:1", sets: [], progress: null };
+    const next = withLive([env("staging"), env("prod")], live);
+    expect(next[0].live).toBeNull();
+    expect(next[1].live).toEqual(live);
   });
 });

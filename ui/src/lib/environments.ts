@@ -1,7 +1,7 @@
 // The Environments page's pure parts: keeping a deployment history current
 // from the event stream, and the words the Roll back button uses.
 
-import type { Deployment, DeploymentStatus } from "./bindings";
+import type { Deployment, DeploymentStatus, EnvironmentInfo, EnvironmentLive, LiveInstance, TrafficPoint } from "./bindings";
 
 /** Puts `d` into `list` (newest first): replaced if known, prepended if new. */
 export function upsertDeployment(list: Deployment[], d: Deployment): Deployment[] {
@@ -72,4 +72,40 @@ export function mayHaveMore(shown: number, limit: number): boolean {
 export function stillRunning(rows: Deployment[], id: string): boolean {
   const row = rows.find((d) => d.id === id);
   return row === undefined || row.status === "InProgress";
+}
+
+/** The words and colour of one live instance: health first, then its process state. */
+export function instanceLabel(i: LiveInstance): { text: string; tone: "ok" | "fail" | "warn" | "" } {
+  if (i.state === "stopped") return { text: "stopped", tone: "" };
+  if (i.state === "restarting") return { text: "restarting", tone: "fail" };
+  if (i.health === "unhealthy") return { text: "unhealthy", tone: "fail" };
+  if (i.state === "starting") return { text: "starting", tone: "warn" };
+  if (i.health === "healthy") return { text: i.in_service ? "healthy" : "healthy, out of service", tone: i.in_service ? "ok" : "warn" };
+  return { text: "checking", tone: "warn" };
+}
+
+/**
+ * The SVG path of a traffic chart: the new set's share as a step line from
+ * the first point to `now`, in a `width` × `height` box (0% at the bottom).
+ * The time axis runs to `end` when that is later than now (the end of the
+ * current hold or bake), so the line grows towards it.
+ */
+export function trafficPath(points: TrafficPoint[], now: number, width: number, height: number, end = now): string {
+  if (points.length === 0) return "";
+  const start = points[0].at;
+  const last = Math.max(now, points[points.length - 1].at);
+  const span = Math.max(end, last, start + 1) - start;
+  const x = (t: number) => ((t - start) / span) * width;
+  const y = (percent: number) => height - (percent / 100) * height;
+  const fmt = (n: number) => Number(n.toFixed(1));
+  let d = `M${fmt(x(start))},${fmt(y(points[0].percent))}`;
+  for (let i = 1; i < points.length; i++) {
+    d += ` H${fmt(x(points[i].at))} V${fmt(y(points[i].percent))}`;
+  }
+  return `${d} H${fmt(x(last))}`;
+}
+
+/** Replaces the live view of the environment `live` is about. */
+export function withLive(list: EnvironmentInfo[], live: EnvironmentLive): EnvironmentInfo[] {
+  return list.map((e) => (e.pipeline === live.pipeline && e.environment === live.environment ? { ...e, live } : e));
 }

@@ -221,7 +221,11 @@ pub async fn environments(
             Some(crate::spec::pipeline::Provider::Command { .. }) => ("command", None, None),
             None => ("local", None, None),
         };
+        let live = core
+            .engine()
+            .and_then(|e| e.deployer.live(&pipeline, &environment));
         environments.push(EnvironmentInfo {
+            live,
             pipeline,
             environment,
             provider: provider.into(),

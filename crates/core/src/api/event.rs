@@ -17,6 +17,10 @@ pub enum Event {
     Log(LogChunk),
     /// A deployment started, moved traffic, or ended: the record as it is now.
     Deployment(crate::store::Deployment),
+    /// A local environment changed: a set started or stopped, traffic
+    /// moved, an instance's state or health changed, a deployment's
+    /// progress moved. The environment as it is now.
+    Environment(crate::deploy::EnvironmentLive),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -73,6 +73,9 @@ pub struct Core {
     /// Milliseconds from opening to the first `status` call: in the
     /// desktop app, how long the window took to show the UI and ask.
     first_status: std::sync::OnceLock<i64>,
+    /// The engine this core hosts, once it does (what its environments
+    /// serve is read from it).
+    hosted: std::sync::OnceLock<std::sync::Weak<crate::engine::Engine>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +112,7 @@ impl Core {
             started_at,
             events,
             first_status: std::sync::OnceLock::new(),
+            hosted: std::sync::OnceLock::new(),
         })
     }
 
@@ -128,13 +132,22 @@ impl Core {
     /// run requests (this process's and others'). `None`: another process is
     /// the engine, and this one's requests go to it.
     pub fn host_engine(&self) -> Result<Option<crate::engine::HostedEngine>, ApiError> {
-        Ok(crate::engine::HostedEngine::start(
+        let hosted = crate::engine::HostedEngine::start(
             self.store.clone(),
             &self.data_dir,
             self.clock.clone(),
             self.events.clone(),
             crate::engine::default_max_parallel(),
-        )?)
+        )?;
+        if let Some(h) = &hosted {
+            let _ = self.hosted.set(Arc::downgrade(&h.engine));
+        }
+        Ok(hosted)
+    }
+
+    /// The engine this process hosts, while it runs.
+    pub fn engine(&self) -> Option<Arc<crate::engine::Engine>> {
+        self.hosted.get()?.upgrade()
     }
 
     /// What the desktop app and `slipway serve` run: become the engine

@@ -405,6 +405,9 @@ pub struct EnvironmentInfo {
     pub latest: Option<crate::store::Deployment>,
     /// What "Roll back" restores.
     pub rollback_target: Option<crate::store::Deployment>,
+    /// What serves now, instance by instance, and the progress of a
+    /// deployment under way: when this process's engine serves it.
+    pub live: Option<crate::deploy::EnvironmentLive>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

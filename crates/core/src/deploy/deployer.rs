@@ -79,6 +79,9 @@ pub struct Deployer {
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<Event>,
     envs: Mutex<HashMap<String, EnvCell>>,
+    /// The live view of every environment this engine serves, readable
+    /// while a deployment holds the environment's cell.
+    boards: Mutex<HashMap<String, Arc<local::Board>>>,
 }
 
 fn new_id() -> String {
@@ -110,6 +113,7 @@ impl Deployer {
             clock,
             events,
             envs: Mutex::new(HashMap::new()),
+            boards: Mutex::new(HashMap::new()),
         }
     }
 
@@ -224,16 +228,11 @@ impl Deployer {
         ));
         let cell = self.cell(&slug);
         let mut guard = cell.lock().await;
-        if guard.is_none() {
-            *guard = Some(LocalEnv::open(&spec, &slug).await?);
-        }
-        let env = guard.as_mut().expect("opened");
-        env.deploy_new_set(&rollout, &[], Duration::ZERO)
-            .await
-            .map_err(|f| f.message)?;
-        if let Some(standby) = env.standby.take() {
-            standby.stop().await;
-        }
+        let env = self.opened(&mut guard, &spec, &d.pipeline, &slug).await?;
+        let restored = env.deploy_new_set(&rollout, &[], Duration::ZERO).await;
+        env.board.finish();
+        restored.map_err(|f| f.message)?;
+        env.stop_standby().await;
         tracing::info!(environment = %d.environment, revision = %d.revision, "restored");
         Ok(())
     }
@@ -252,6 +251,10 @@ impl Deployer {
                 env.shut_down().await;
             }
         }
+        self.boards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Whether this engine serves any local environment now.
@@ -272,10 +275,11 @@ impl Deployer {
     }
 
     /// What a local environment serves now, when this engine serves it.
-    pub fn live(&self, pipeline: &str, environment: &str) -> Option<local::LiveView> {
-        let cell = self.cell(&local::slug(pipeline, environment));
-        let guard = cell.try_lock().ok()?;
-        guard.as_ref().map(LocalEnv::view)
+    pub fn live(&self, pipeline: &str, environment: &str) -> Option<local::EnvironmentLive> {
+        let boards = self.boards.lock().unwrap_or_else(|p| p.into_inner());
+        boards
+            .get(&local::slug(pipeline, environment))
+            .map(|b| b.view())
     }
 
     /// Runs one deployment to its end, rolling back automatically when its
@@ -461,33 +465,54 @@ impl Deployer {
         let spec = &rollout.spec;
         let cell = self.cell(&rollout.slug);
         let mut guard = cell.lock().await;
-        if guard.is_none() {
-            *guard = Some(
-                LocalEnv::open(spec, &rollout.slug)
-                    .await
-                    .map_err(Failure::of)?,
-            );
-        }
-        let env = guard.as_mut().expect("opened");
+        let env = self
+            .opened(&mut guard, spec, &rollout.pipeline, &rollout.slug)
+            .await
+            .map_err(Failure::of)?;
         // A rollback restores what served well before: no bake, no alarms
         // (an alarm still ringing for the bad revision would fail it).
         let bake = match fast {
             true => Duration::ZERO,
             false => spec.bake.map(|b| b.as_std()).unwrap_or_default(),
         };
-        if strategy::in_place(strategy) {
-            env.deploy_in_place(rollout, strategy).await?;
-            env.bake_in_place(rollout, bake).await?;
+        let result = if strategy::in_place(strategy) {
+            match env.deploy_in_place(rollout, strategy).await {
+                Ok(()) => env.bake_in_place(rollout, bake).await,
+                Err(f) => Err(f),
+            }
         } else {
             let steps = if fast {
                 Vec::new()
             } else {
                 strategy::traffic_steps(strategy)
             };
-            env.deploy_new_set(rollout, &steps, bake).await?;
+            env.deploy_new_set(rollout, &steps, bake).await
+        };
+        env.board.finish();
+        if result.is_ok() && !strategy::in_place(strategy) {
             self.schedule_termination(&cell, env, spec);
         }
-        Ok(())
+        result
+    }
+
+    /// The environment in `guard`, opening it (its router and its board)
+    /// when this engine does not serve it yet.
+    async fn opened<'a>(
+        &self,
+        guard: &'a mut Option<LocalEnv>,
+        spec: &Environment,
+        pipeline: &str,
+        slug: &str,
+    ) -> Result<&'a mut LocalEnv, String> {
+        if guard.is_none() {
+            let env = LocalEnv::open(spec, pipeline, slug, self.events.clone()).await?;
+            self.boards
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(slug.to_string(), env.board.clone());
+            *guard = Some(env);
+        }
+        Ok(guard.as_mut().expect("opened"))
     }
 
     /// Ends the standby set after `termination-wait`, unless something

@@ -22,6 +22,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -176,6 +177,8 @@ pub struct Instance {
     tag: String,
     events: broadcast::Sender<InstanceEvent>,
     state: watch::Receiver<InstanceState>,
+    /// The latest health verdict (none before the first check decides).
+    health: Arc<watch::Sender<Option<Health>>>,
     stop: watch::Sender<bool>,
     supervisor: Option<JoinHandle<bool>>,
 }
@@ -226,6 +229,7 @@ impl Instance {
             tag,
             events,
             state,
+            health: Arc::new(watch::channel(None).0),
             stop,
             supervisor,
         })
@@ -254,6 +258,17 @@ impl Instance {
 
     pub fn state(&self) -> InstanceState {
         *self.state.borrow()
+    }
+
+    /// Follows the supervisor's state (ends when the instance does).
+    pub fn state_watch(&self) -> watch::Receiver<InstanceState> {
+        self.state.clone()
+    }
+
+    /// Follows the health verdicts of [`Instance::wait_healthy`] and
+    /// [`Instance::monitor_health`].
+    pub fn health_watch(&self) -> watch::Receiver<Option<Health>> {
+        self.health.subscribe()
     }
 
     /// Waits until the supervisor reports a state `pred` accepts, or
@@ -285,6 +300,7 @@ impl Instance {
         policy: &HealthPolicy,
     ) -> Health {
         let health = wait_healthy(check, &self.probe_target(), policy).await;
+        self.health.send_replace(Some(health));
         let _ = self.events.send(InstanceEvent::HealthChanged { health });
         health
     }
@@ -299,6 +315,7 @@ impl Instance {
     ) -> JoinHandle<()> {
         let target = self.probe_target();
         let events = self.events.clone();
+        let verdicts = self.health.clone();
         let mut stop = self.stop.subscribe();
         tokio::spawn(async move {
             let mut counts = health::Thresholds::new(&policy);
@@ -308,6 +325,7 @@ impl Instance {
                 if let Some(verdict) = counts.record(ok) {
                     if current != Some(verdict) {
                         current = Some(verdict);
+                        verdicts.send_replace(current);
                         let _ = events.send(InstanceEvent::HealthChanged { health: verdict });
                     }
                 }

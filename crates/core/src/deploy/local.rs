@@ -15,22 +15,27 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use tokio::sync::broadcast;
 
 use super::appspec_run::Revision;
 use super::instance::{self, instance_tag, Instance};
 use super::monitor::Failure;
 use super::router::{BackendSet, Router};
 use super::strategy::{self, TrafficStep};
+use crate::api::Event;
 use crate::spec::appspec::{
     lifecycle, ComputePlatform, DeploymentType, InstanceSet, LifecycleEvent,
 };
 use crate::spec::pipeline::{Environment, Provider, Strategy};
 
+mod board;
 mod rollout;
 
+pub use board::{Board, EnvironmentLive};
 pub use rollout::Rollout;
 
 /// The two sets an environment alternates between.
@@ -125,14 +130,6 @@ impl LiveSet {
     }
 }
 
-/// What an environment serves now, for the UI and the records.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LiveView {
-    pub listen: SocketAddr,
-    pub active: Option<(String, String)>,
-    pub standby: Option<(String, String)>,
-}
-
 pub fn short(digest: &str) -> &str {
     let d = digest.strip_prefix("sha256:").unwrap_or(digest);
     &d[..d.len().min(12)]
@@ -146,12 +143,19 @@ pub struct LocalEnv {
     /// The previous set, kept for `termination-wait` after a new-set
     /// deployment (weight 0).
     pub standby: Option<LiveSet>,
+    /// What the Environments page shows of it, kept current here.
+    pub board: Arc<Board>,
 }
 
 impl LocalEnv {
     /// Starts the environment's router on `listen` (an empty table until a
     /// set serves).
-    pub async fn open(spec: &Environment, slug: &str) -> Result<LocalEnv, String> {
+    pub async fn open(
+        spec: &Environment,
+        pipeline: &str,
+        slug: &str,
+        events: broadcast::Sender<Event>,
+    ) -> Result<LocalEnv, String> {
         let listen = match &spec.provider {
             Provider::Local {
                 listen: Some(l), ..
@@ -174,24 +178,30 @@ impl LocalEnv {
         let router = Router::start(addr)
             .await
             .map_err(|e| format!("environment `{}` cannot listen: {e}", spec.name))?;
+        let board = Board::new(
+            pipeline,
+            &spec.name,
+            router.local_addr(),
+            router.reader(),
+            events,
+        );
         Ok(LocalEnv {
             slug: slug.into(),
             router,
             active: None,
             standby: None,
+            board,
         })
     }
 
-    pub fn view(&self) -> LiveView {
-        let pair = |s: &Option<LiveSet>| {
-            s.as_ref()
-                .map(|s| (s.name.to_string(), s.deployment_id.clone()))
-        };
-        LiveView {
-            listen: self.router.local_addr(),
-            active: pair(&self.active),
-            standby: pair(&self.standby),
-        }
+    /// Tells the board which sets there are now (plus `starting`, a new
+    /// set not serving yet).
+    fn show(&self, starting: Option<&LiveSet>) {
+        let sets: Vec<&LiveSet> = [self.active.as_ref(), starting, self.standby.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        self.board.show(&sets);
     }
 
     /// Points the router at the active set alone (plus the standby at
@@ -205,6 +215,7 @@ impl LocalEnv {
             sets.push(s.backends(0));
         }
         let _ = self.router.set_sets(sets);
+        self.show(None);
     }
 
     /// Deploys in place: batch by batch on the serving set, or a fresh
@@ -236,8 +247,15 @@ impl LocalEnv {
         active.revision = r.revision.clone();
         active.digest = r.digest.clone();
         let n = active.slots.len();
-        for (b, batch) in strategy::batches(n, strategy).into_iter().enumerate() {
+        let batches = strategy::batches(n, strategy);
+        let count = batches.len() as u32;
+        for (b, batch) in batches.into_iter().enumerate() {
             r.check_stop()?;
+            self.board.progress(&r.deployment_id, |p| {
+                p.phase = format!("batch {} of {count}", b + 1);
+                p.batch = Some(b as u32 + 1);
+                p.batches = Some(count);
+            });
             r.note(&format!(
                 "batch {}: instance{} {}",
                 b + 1,
@@ -257,6 +275,8 @@ impl LocalEnv {
                     .map(|slot| r.walk(slot, events, Some(router), true)),
             )
             .await;
+            // The batch's instances are new processes now.
+            self.board.show(&[&*active]);
             if let Some(Err(failure)) = results.into_iter().find(Result::is_err) {
                 return Err(failure);
             }
@@ -297,6 +317,13 @@ impl LocalEnv {
             .unwrap_or(events.len());
         let (replacement, _) = events.split_at(allow);
         r.note(&format!("starting set {name} ({} instances)", slots.len()));
+        self.board.progress(&r.deployment_id, |p| {
+            p.phase = format!("starting set {name}");
+            p.traffic.push(board::TrafficPoint {
+                at: now_ms(),
+                percent: 0,
+            });
+        });
         let results = join_all(
             slots
                 .iter_mut()
@@ -310,8 +337,10 @@ impl LocalEnv {
             digest: r.digest.clone(),
             slots,
         };
+        self.show(Some(&new));
         if let Some(Err(failure)) = results.into_iter().find(Result::is_err) {
             new.stop().await;
+            self.show(None);
             return Err(failure);
         }
 
@@ -337,6 +366,7 @@ impl LocalEnv {
             self.route_active();
             tokio::time::sleep(DRAIN).await;
             new.stop().await;
+            self.show(None);
             return Err(failure);
         }
         let original: Vec<LifecycleEvent> = events
@@ -395,18 +425,30 @@ impl LocalEnv {
                 &routed,
             );
             routed.map_err(Failure::of)?;
+            self.board.traffic(&r.deployment_id, new.name, step.percent);
             if !step.hold.is_zero() {
+                self.board.progress(&r.deployment_id, |p| {
+                    p.until = Some(now_ms() + step.hold.as_millis() as i64);
+                });
                 watch.run(step.hold).await?;
             }
         }
         if !bake.is_zero() {
             r.note(&format!("baking for {}s", bake.as_secs()));
             let started = now_ms();
+            self.baking(r, bake);
             let baked = watch.run(bake).await;
             r.record_own("-", "Bake", started, &baked.clone().map_err(|f| f.message));
             baked?;
         }
         Ok(())
+    }
+
+    fn baking(&self, r: &Rollout, bake: Duration) {
+        self.board.progress(&r.deployment_id, |p| {
+            p.phase = "baking".into();
+            p.until = Some(now_ms() + bake.as_millis() as i64);
+        });
     }
 
     /// Bakes an in-place deployment: the router's total error rate and every
@@ -421,6 +463,7 @@ impl LocalEnv {
         let slots: Vec<&Slot> = active.slots.iter().collect();
         r.note(&format!("baking for {}s", bake.as_secs()));
         let started = now_ms();
+        self.baking(r, bake);
         let baked = r.watch(&self.router, &slots, None).run(bake).await;
         r.record_own("-", "Bake", started, &baked.clone().map_err(|f| f.message));
         baked
@@ -455,6 +498,15 @@ impl LocalEnv {
             let standby = self.standby.take().expect("checked");
             self.route_active();
             tokio::time::sleep(DRAIN).await;
+            standby.stop().await;
+            self.board.touch();
+        }
+    }
+
+    /// Stops the standby set now, without waiting out its termination-wait.
+    pub async fn stop_standby(&mut self) {
+        if let Some(standby) = self.standby.take() {
+            self.route_active();
             standby.stop().await;
         }
     }

@@ -18,3 +18,4 @@ pub mod router;
 pub mod strategy;
 
 pub use deployer::{DeployError, DeployOutcome, DeployRequest, Deployer, PreparedRollback};
+pub use local::EnvironmentLive;

@@ -139,11 +139,49 @@ pub(crate) struct Shared {
     control: Mutex<()>,
     total: TrafficStats,
     origin: Instant,
+    /// Bumped on every table change and in-service flip.
+    version: watch::Sender<u64>,
 }
 
 impl Shared {
+    fn changed(&self) {
+        self.version.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
     pub(crate) fn table(&self) -> Arc<Table> {
         self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Reads a router's current table; see [`Router::reader`].
+#[derive(Clone)]
+pub struct RouterReader(Arc<Shared>);
+
+impl RouterReader {
+    /// Changes whenever the table or an in-service flag does.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.0.version.subscribe()
+    }
+
+    pub fn sets(&self) -> Vec<BackendSet> {
+        use std::sync::atomic::Ordering;
+        let table = self.0.table();
+        table
+            .sets
+            .iter()
+            .map(|set| BackendSet {
+                name: set.name.to_string(),
+                weight: set.weight,
+                backends: set
+                    .backends
+                    .iter()
+                    .map(|b| Backend {
+                        addr: b.addr,
+                        in_service: b.in_service.load(Ordering::SeqCst),
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 }
 
@@ -182,6 +220,7 @@ impl Router {
             control: Mutex::new(()),
             total: TrafficStats::new(origin),
             origin,
+            version: watch::channel(0).0,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
@@ -222,6 +261,7 @@ impl Router {
                 .map_or_else(|| Arc::new(TrafficStats::new(origin)), |s| s.stats.clone())
         });
         *self.shared.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
+        self.shared.changed();
         Ok(())
     }
 
@@ -235,6 +275,7 @@ impl Router {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if self.shared.table().set_in_service(addr, in_service) {
+            self.shared.changed();
             Ok(())
         } else {
             Err(RouterError::UnknownBackend { addr })
@@ -243,24 +284,14 @@ impl Router {
 
     /// The sets currently routed to, with their flags as they are now.
     pub fn sets(&self) -> Vec<BackendSet> {
-        use std::sync::atomic::Ordering;
-        let table = self.shared.table();
-        table
-            .sets
-            .iter()
-            .map(|set| BackendSet {
-                name: set.name.to_string(),
-                weight: set.weight,
-                backends: set
-                    .backends
-                    .iter()
-                    .map(|b| Backend {
-                        addr: b.addr,
-                        in_service: b.in_service.load(Ordering::SeqCst),
-                    })
-                    .collect(),
-            })
-            .collect()
+        self.reader().sets()
+    }
+
+    /// A handle that reads the table (weights, in-service flags) without
+    /// owning the router: for views of an environment while a deployment
+    /// holds it.
+    pub fn reader(&self) -> RouterReader {
+        RouterReader(self.shared.clone())
     }
 
     pub fn stats(&self) -> RouterStats {

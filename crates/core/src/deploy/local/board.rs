@@ -1,0 +1,358 @@
+//! What a local environment looks like right now: its sets, each
+//! instance's process state and health, the router's weights, and the
+//! progress of the deployment moving it. Readable while that deployment
+//! holds the environment (the Environments page asks at any time), and
+//! announced as an `environment` event whenever any of it changes.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use ts_rs::TS;
+
+use super::super::instance::{Health, InstanceState};
+use super::super::router::RouterReader;
+use super::{now_ms, LiveSet};
+use crate::api::Event;
+
+/// Changes closer together than this go out as one event.
+const COALESCE: Duration = Duration::from_millis(40);
+/// A deployment's traffic chart keeps at most this many points.
+const MAX_POINTS: usize = 200;
+
+/// A local environment as it serves now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct EnvironmentLive {
+    pub pipeline: String,
+    pub environment: String,
+    /// Where its router listens.
+    pub listen: String,
+    /// The sets with instances, the serving one first.
+    pub sets: Vec<LiveSetInfo>,
+    /// The deployment moving this environment now, if one is.
+    pub progress: Option<DeployProgress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LiveSetInfo {
+    /// `blue` or `green`.
+    pub name: String,
+    pub deployment_id: String,
+    pub revision: String,
+    /// Its share of new requests, in percent (0 for a standby set kept for
+    /// termination-wait, or a set not routed to yet).
+    pub percent: u32,
+    pub instances: Vec<LiveInstance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LiveInstance {
+    pub index: u32,
+    pub port: u16,
+    pub pid: Option<u32>,
+    pub state: InstanceStatus,
+    /// The health check's latest verdict; none before it decided.
+    pub health: Option<HealthStatus>,
+    /// Whether the router sends it new requests.
+    pub in_service: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    Starting,
+    Running,
+    Restarting,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Healthy,
+    Unhealthy,
+}
+
+/// Where a running deployment is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DeployProgress {
+    pub deployment_id: String,
+    /// What it does now, in words ("batch 2 of 3", "20% on green", "baking").
+    pub phase: String,
+    /// In-place deployments: the batch being deployed (1-based) and how many.
+    pub batch: Option<u32>,
+    pub batches: Option<u32>,
+    /// New-set deployments: the new set's share of traffic over time.
+    pub traffic: Vec<TrafficPoint>,
+    /// When the bake (or a traffic step's hold) ends, in ms since the epoch.
+    pub until: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct TrafficPoint {
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    pub percent: u32,
+}
+
+/// One instance slot as the board follows it.
+struct Followed {
+    index: usize,
+    port: u16,
+    state: Option<watch::Receiver<InstanceState>>,
+    health: Option<watch::Receiver<Option<Health>>>,
+}
+
+struct FollowedSet {
+    name: &'static str,
+    deployment_id: String,
+    revision: String,
+    slots: Vec<Followed>,
+}
+
+#[derive(Default)]
+struct Inner {
+    sets: Vec<FollowedSet>,
+    progress: Option<DeployProgress>,
+    /// Tasks turning instance state and health changes into events.
+    followers: Vec<JoinHandle<()>>,
+}
+
+/// One environment's live view, shared by its `LocalEnv` (which updates
+/// it) and whoever reads it.
+pub struct Board {
+    pipeline: String,
+    environment: String,
+    listen: SocketAddr,
+    router: RouterReader,
+    inner: Mutex<Inner>,
+    changed: watch::Sender<u64>,
+}
+
+impl Board {
+    /// A board for an environment whose router is `router`; changes go out
+    /// on `events`. Must be called inside a Tokio runtime.
+    pub fn new(
+        pipeline: &str,
+        environment: &str,
+        listen: SocketAddr,
+        router: RouterReader,
+        events: broadcast::Sender<Event>,
+    ) -> Arc<Board> {
+        let (changed, mut seen) = watch::channel(0);
+        let mut routed = router.changes();
+        let board = Arc::new(Board {
+            pipeline: pipeline.into(),
+            environment: environment.into(),
+            listen,
+            router,
+            inner: Mutex::default(),
+            changed,
+        });
+        let weak: Weak<Board> = Arc::downgrade(&board);
+        tokio::spawn(async move {
+            // Ends when the board does (its sender drops).
+            loop {
+                let alive = tokio::select! {
+                    r = seen.changed() => r.is_ok(),
+                    r = routed.changed() => r.is_ok(),
+                };
+                if !alive {
+                    return;
+                }
+                tokio::time::sleep(COALESCE).await;
+                seen.mark_unchanged();
+                routed.mark_unchanged();
+                let Some(board) = weak.upgrade() else { return };
+                let _ = events.send(Event::Environment(board.view()));
+            }
+        });
+        board
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Says that something changed; the next event carries it.
+    pub fn touch(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Follows these sets (what serves, and a new set being started) from
+    /// now on; call whenever a set or one of its instances was replaced.
+    pub fn show(self: &Arc<Self>, sets: &[&LiveSet]) {
+        let followed: Vec<FollowedSet> = sets
+            .iter()
+            .map(|set| FollowedSet {
+                name: set.name,
+                deployment_id: set.deployment_id.clone(),
+                revision: set.revision.clone(),
+                slots: set
+                    .slots
+                    .iter()
+                    .map(|slot| Followed {
+                        index: slot.index,
+                        port: slot.port,
+                        state: slot.instance.as_ref().map(|i| i.state_watch()),
+                        health: slot.instance.as_ref().map(|i| i.health_watch()),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let followers = followed
+            .iter()
+            .flat_map(|set| set.slots.iter())
+            .filter_map(|slot| Some((slot.state.clone()?, slot.health.clone()?)))
+            .map(|(state, health)| self.follow(state, health))
+            .collect();
+        let mut inner = self.inner();
+        for old in std::mem::replace(&mut inner.followers, followers) {
+            old.abort();
+        }
+        inner.sets = followed;
+        drop(inner);
+        self.touch();
+    }
+
+    /// A task that touches the board on every state or health change of
+    /// one instance, until the instance ends.
+    fn follow(
+        self: &Arc<Self>,
+        mut state: watch::Receiver<InstanceState>,
+        mut health: watch::Receiver<Option<Health>>,
+    ) -> JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let alive = tokio::select! {
+                    r = state.changed() => r.is_ok(),
+                    r = health.changed() => r.is_ok(),
+                };
+                match weak.upgrade() {
+                    Some(board) => board.touch(),
+                    None => return,
+                }
+                if !alive {
+                    return;
+                }
+            }
+        })
+    }
+
+    /// Updates the progress of deployment `id` (starting it when new).
+    pub fn progress(&self, id: &str, update: impl FnOnce(&mut DeployProgress)) {
+        let mut inner = self.inner();
+        if inner.progress.as_ref().map(|p| p.deployment_id.as_str()) != Some(id) {
+            inner.progress = Some(DeployProgress {
+                deployment_id: id.into(),
+                phase: String::new(),
+                batch: None,
+                batches: None,
+                traffic: Vec::new(),
+                until: None,
+            });
+        }
+        let progress = inner.progress.as_mut().expect("set above");
+        update(progress);
+        if progress.traffic.len() > MAX_POINTS {
+            let extra = progress.traffic.len() - MAX_POINTS;
+            progress.traffic.drain(..extra);
+        }
+        drop(inner);
+        self.touch();
+    }
+
+    /// Records the new set's share of traffic now.
+    pub fn traffic(&self, id: &str, set: &str, percent: u32) {
+        self.progress(id, |p| {
+            p.phase = format!("{percent}% of traffic on {set}");
+            p.until = None;
+            p.traffic.push(TrafficPoint {
+                at: now_ms(),
+                percent,
+            });
+        });
+    }
+
+    /// The deployment ended: no progress to show.
+    pub fn finish(&self) {
+        self.inner().progress = None;
+        self.touch();
+    }
+
+    /// The environment now.
+    pub fn view(&self) -> EnvironmentLive {
+        let routed = self.router.sets();
+        let total: u32 = routed.iter().map(|s| s.weight).sum();
+        let inner = self.inner();
+        let sets = inner
+            .sets
+            .iter()
+            .map(|set| {
+                let table = routed.iter().find(|s| s.name == set.name);
+                let percent = match (table, total) {
+                    (Some(t), total) if total > 0 => t.weight * 100 / total,
+                    _ => 0,
+                };
+                LiveSetInfo {
+                    name: set.name.into(),
+                    deployment_id: set.deployment_id.clone(),
+                    revision: set.revision.clone(),
+                    percent,
+                    instances: set
+                        .slots
+                        .iter()
+                        .map(|slot| {
+                            let in_service = table.is_some_and(|t| {
+                                t.backends
+                                    .iter()
+                                    .any(|b| b.addr.port() == slot.port && b.in_service)
+                            });
+                            instance_view(slot, in_service)
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        EnvironmentLive {
+            pipeline: self.pipeline.clone(),
+            environment: self.environment.clone(),
+            listen: self.listen.to_string(),
+            sets,
+            progress: inner.progress.clone(),
+        }
+    }
+}
+
+fn instance_view(slot: &Followed, in_service: bool) -> LiveInstance {
+    let (state, pid) = match slot.state.as_ref().map(|s| *s.borrow()) {
+        None | Some(InstanceState::Stopped) => (InstanceStatus::Stopped, None),
+        Some(InstanceState::Starting) => (InstanceStatus::Starting, None),
+        Some(InstanceState::Restarting) => (InstanceStatus::Restarting, None),
+        Some(InstanceState::Running { pid }) => (InstanceStatus::Running, Some(pid)),
+    };
+    // A stopped instance's last verdict is history, not health.
+    let health = match state {
+        InstanceStatus::Stopped => None,
+        _ => slot
+            .health
+            .as_ref()
+            .and_then(|h| *h.borrow())
+            .map(|h| match h {
+                Health::Healthy => HealthStatus::Healthy,
+                Health::Unhealthy => HealthStatus::Unhealthy,
+            }),
+    };
+    LiveInstance {
+        index: slot.index as u32,
+        port: slot.port,
+        pid,
+        state,
+        health,
+        in_service,
+    }
+}
