@@ -696,10 +696,18 @@ describe("the demo, from the empty Pipelines page to a production rollback", () 
     };
 
     /** Approves the release waiting on the Pipelines page; returns when production has it. */
-    async function approveAndWait(revision, whileDeploying = async () => {}) {
+    async function approveAndWait(revision, whileDeploying = async () => {}, viaToast = false) {
       await pipeline.getByTestId("approval-waiting").waitFor({ timeout: 5 * 60_000 });
       assert.ok((await pipeline.textContent()).includes(revision.slice(0, 8)), "the row shows the revision waiting");
-      await pipeline.getByTestId("approval-waiting").click();
+      if (viaToast) {
+        // The "Approval needed" toast opens the execution waiting for it, and goes.
+        const toast = page.getByTestId("toast-open").filter({ hasText: "Approval needed" }).filter({ hasText: revision.slice(0, 7) });
+        await toast.click();
+        assert.match(new URL(page.url()).hash, /^#\/executions\//);
+        assert.equal(await toast.count(), 0);
+      } else {
+        await pipeline.getByTestId("approval-waiting").click();
+      }
       await page.getByTestId("approval-box").waitFor();
       await page.getByLabel("Comment (optional)").fill(`Ship ${revision.slice(0, 7)}`);
       await page.getByTestId("approve").click();
@@ -738,7 +746,7 @@ describe("the demo, from the empty Pipelines page to a production rollback", () 
       assert.equal(await prod.locator('[data-testid="instance"][data-health="healthy"]').count(), 6, "three old and three new instances, all healthy");
       await page.screenshot({ path: join(SCREENSHOTS, "environments-canary.png"), fullPage: true });
       await page.goBack();
-    });
+    }, true);
     const v2 = await waitFor("production to serve release 2", async () => {
       const v = await production_();
       return v !== v1 && v;

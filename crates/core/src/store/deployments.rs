@@ -16,6 +16,12 @@ use crate::api::Millis;
 /// so a restart or a rollback brings the revision back with the settings it
 /// ran with, whatever the pipeline file says today. `seq` orders
 /// deployments of the same millisecond.
+/// 7: an environment's history newest first, whatever the pipeline filter
+/// (with only the index above, a filter on a short pipeline name sorted
+/// every row of the environment: 220 ms at 100,000 deployments).
+pub(super) const HISTORY_INDEX: &str =
+    "CREATE INDEX deployments_history ON deployments (environment, seq);";
+
 pub(super) const MIGRATION: &str = "CREATE TABLE deployments (
         seq          INTEGER PRIMARY KEY AUTOINCREMENT,
         id           TEXT NOT NULL UNIQUE,
@@ -312,7 +318,8 @@ impl Store {
         let filter = "(?2 IS NULL OR pipeline = ?2 OR pipeline LIKE '%/' || ?2)";
         let sql = match environment {
             Some(_) => format!(
-                "SELECT {COLUMNS} FROM deployments WHERE environment = ?1 AND {filter}
+                "SELECT {COLUMNS} FROM deployments INDEXED BY deployments_history
+                 WHERE environment = ?1 AND {filter}
                  ORDER BY seq DESC LIMIT ?3"
             ),
             None => format!(

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     super::profiles::MIGRATION,
     super::deployments::MIGRATION,
     super::settings::MIGRATION,
+    super::deployments::HISTORY_INDEX,
 ];
 
 /// 1: repositories the user added.
