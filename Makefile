@@ -17,9 +17,10 @@ APT_APP := libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librs
            libxdo-dev libssl-dev pkg-config build-essential file dbus-x11 python3
 # What the test suites add: a virtual display, the WebKit and Chromium drivers,
 # the Secret Service keychain, Python for the moto STS server, and Python's
-# GTK bindings for the desktop memory baseline (a bare WebKitGTK window).
+# GTK bindings for the desktop memory baseline (a bare WebKitGTK window), and a
+# notification server (dunst) whose notifications the desktop test clicks.
 APT_TEST := xvfb webkit2gtk-driver gnome-keyring libsecret-tools chromium chromium-driver imagemagick \
-            python3-venv python3-gi gir1.2-webkit2-4.1
+            python3-venv python3-gi gir1.2-webkit2-4.1 dunst
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -744,6 +744,7 @@ describe("the demo, from the empty Pipelines page to a production rollback", () 
       const shares = await prod.getByTestId("live-set").evaluateAll((els) => els.map((el) => Number(el.dataset.percent)).sort((a, b) => a - b));
       assert.deepEqual(shares, [20, 80]);
       assert.equal(await prod.locator('[data-testid="instance"][data-health="healthy"]').count(), 6, "three old and three new instances, all healthy");
+      await page.waitForTimeout(10_000); // the chart's line grows through the hold
       await page.screenshot({ path: join(SCREENSHOTS, "environments-canary.png"), fullPage: true });
       await page.goBack();
     }, true);

@@ -91,6 +91,7 @@ function treeMemory(root) {
 
 describe("the desktop app", () => {
   let xvfb;
+  let dunst;
   let driver;
   let session;
   let firstPaint;
@@ -164,6 +165,10 @@ describe("the desktop app", () => {
       xvfb = spawn("Xvfb", [env.DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], { stdio: "ignore" });
       await sleep(500);
     }
+    // A real notification server in the session, so the app's OS
+    // notifications are shown and can be clicked (`dunstctl action`).
+    assert.ok(existsSync("/usr/bin/dunst"), "dunst is missing: make test installs it");
+    dunst = spawn("/usr/bin/dunst", [], { env, stdio: "ignore" });
     driver = spawn(TAURI_DRIVER, ["--port", String(DRIVER_PORT), "--native-driver", WEBKIT_DRIVER], {
       env,
       stdio: ["ignore", "inherit", "inherit"],
@@ -185,6 +190,7 @@ describe("the desktop app", () => {
       driver.kill("SIGTERM");
       await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
     }
+    dunst?.kill("SIGTERM");
     if (idle) await measureBaseline();
     xvfb?.kill("SIGTERM");
   });
@@ -256,6 +262,44 @@ describe("the desktop app", () => {
     assert.ok(paused.entries.some((e) => e.label === "Resume watching"));
     assert.equal(paused.tooltip, "Slipway: watching paused");
     await rpc("settings", { watching_paused: false });
+  });
+
+  it("shows a failed execution as an OS notification; clicking it opens the window on that execution", async () => {
+    const dunstctl = (...args) => execFileSync("dunstctl", args, { env, encoding: "utf8" }).trim();
+    const repo = join(tempDir("repo"), "broken");
+    mkdirSync(join(repo, ".slipway"), { recursive: true });
+    writeFileSync(
+      join(repo, ".slipway", "ci.yml"),
+      "version: 1\nstages:\n  - name: Build\n    actions:\n      - { name: compile, type: command, commands: ['echo no compiler here; exit 3'] }\n",
+    );
+    const git = (...args) => execFileSync("git", ["-C", repo, "-c", "user.name=Dana", "-c", "user.email=dana@example.com", ...args]);
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-qm", "A build that cannot pass");
+    execFileSync(SLIPWAY, ["repo", "add", repo, "--trust"], { env });
+    await inWindow("location.hash = '#/repositories'; return true;");
+    dunstctl("close-all");
+    // Handed to the engine the window hosts; it fails and notifies.
+    execFileSync(SLIPWAY, ["run", "broken/ci"], { env });
+    await waitFor("the OS notification on screen", () => dunstctl("count", "displayed") === "1", 30_000);
+    // A click on it: dunst invokes its default action.
+    dunstctl("action", "0");
+    const hash = await waitFor(
+      "the window to open on the execution",
+      () => inWindow("return location.hash.startsWith('#/executions/') ? location.hash : undefined;"),
+      15_000,
+    );
+    const [execution] = JSON.parse(execFileSync(SLIPWAY, ["executions", "broken/ci", "--json", "--limit", "1"], { env, encoding: "utf8" }));
+    assert.equal(hash, `#/executions/${execution.id}`);
+    assert.equal(execution.status, "Failed");
+    // What the server was asked to show: the pipeline, the status, the reason.
+    // (dunst files it in its history once it is closed.)
+    await waitFor("the notification in dunst's history", () => /broken\/ci Failed/.test(dunstctl("history")), 10_000);
+    await waitFor(
+      "the execution page",
+      () => inWindow("return document.querySelector('[data-testid=\"execution-detail-status\"]')?.textContent?.includes('Failed') || undefined;"),
+      15_000,
+    );
   });
 
   it("lists the demo pipeline once the demo is created", async () => {
