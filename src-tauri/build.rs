@@ -4,5 +4,7 @@ fn main() {
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(&["rpc"]));
+    // tauri-build does not notice edits under a custom capabilities path.
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

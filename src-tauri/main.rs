@@ -13,7 +13,6 @@ mod tray;
 use std::sync::Arc;
 
 use slipway_core::api::{Core, SystemClock};
-use tauri::Manager;
 
 fn main() {
     quiet_webview();
@@ -34,12 +33,17 @@ fn main() {
     let app = tauri::Builder::default()
         // First, so a second launch is caught before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            tray::show_main_window(app);
+            tray::show_main_window(app, None);
         }))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
         .manage(core)
         .invoke_handler(tauri::generate_handler![ipc::rpc])
+        .on_window_event(|_, event| {
+            if let tauri::WindowEvent::Destroyed = event {
+                give_back_memory();
+            }
+        })
         .setup(move |app| {
             tray::build(app.handle())?;
             events::forward(app.handle().clone(), events);
@@ -60,20 +64,19 @@ fn main() {
             });
             Ok(())
         })
-        .on_window_event(|window, event| {
-            // Closing the window keeps Slipway running in the tray, watching
-            // and deploying; "Quit" in the tray menu ends it.
-            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                if window.app_handle().tray_by_id(tray::TRAY_ID).is_some() {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
-            }
-        })
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(move |_, event| {
-            if let tauri::RunEvent::Exit = event {
+        Ok(app) => app.run(move |app, event| match event {
+            // The window closed: Slipway keeps running in the tray, watching
+            // and deploying, and the window's web processes end (their
+            // memory goes back; Open makes a fresh window). "Quit" exits
+            // with a code and is not held back.
+            tauri::RunEvent::ExitRequested {
+                code: None, api, ..
+            } if app.tray_by_id(tray::TRAY_ID).is_some() => {
+                api.prevent_exit();
+            }
+            tauri::RunEvent::Exit => {
                 // Local environments stop with their engine; the next one
                 // brings them back at their last good revision.
                 let engine = hosted.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -81,6 +84,7 @@ fn main() {
                     tauri::async_runtime::block_on(engine.shut_down());
                 }
             }
+            _ => {}
         }),
         Err(err) => {
             eprintln!("error: the Slipway window could not start: {err}");
@@ -100,6 +104,21 @@ fn quiet_webview() {
         // Before any thread exists: nothing else reads the environment yet.
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
+}
+
+/// The window closed to the tray: its web processes are gone, and what the
+/// app's own heap held for it is free but still resident until the
+/// allocator returns it. Returns it once the teardown has settled.
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        // SAFETY: malloc_trim only releases free heap pages; it is safe to
+        // call at any time from any thread.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
 }
 
 /// The same data directory as the CLI: `SLIPWAY_HOME`, else the OS default.

@@ -120,11 +120,10 @@ fn choose(app: &AppHandle, id: &str) {
         .and_then(|m| m.entries.iter().find(|e| e.id == id))
         .map(|e| e.action.clone());
     match action {
-        Some(TrayAction::Open) => show_main_window(app),
+        Some(TrayAction::Open) => show_main_window(app, None),
         Some(TrayAction::Quit) => app.exit(0),
         Some(TrayAction::OpenExecution { id }) => {
-            show_main_window(app);
-            let _ = app.emit(OPEN_EVENT, format!("#/executions/{id}"));
+            show_main_window(app, Some(&format!("#/executions/{id}")));
         }
         Some(TrayAction::PauseWatching) => set_watching_paused(app, true),
         Some(TrayAction::ResumeWatching) => set_watching_paused(app, false),
@@ -226,18 +225,41 @@ mod platform {
                     ..
                 } = event
                 {
-                    super::show_main_window(tray.app_handle());
+                    super::show_main_window(tray.app_handle(), None);
                 }
             })
     }
 }
 
-/// Brings the main window forward: from the tray, and when a second launch
-/// of the app hands over to this one.
-pub fn show_main_window(app: &AppHandle) {
+/// Brings the main window forward, on the UI route `target` if given: from
+/// the tray, a notification, and a second launch of the app. A window closed
+/// to the tray is made anew (its web processes ended when it closed).
+pub fn show_main_window(app: &AppHandle, target: Option<&str>) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.show();
         let _ = window.unminimize();
         let _ = window.set_focus();
+        if let Some(target) = target {
+            let _ = app.emit(OPEN_EVENT, target);
+        }
+        return;
+    }
+    let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main") else {
+        return;
+    };
+    let made = tauri::WebviewWindowBuilder::from_config(app, config).and_then(|builder| {
+        // A new window cannot hear an event sent before its page loads:
+        // it starts on the route instead.
+        let builder = match target {
+            Some(target) => builder.initialization_script(format!(
+                "if (!location.hash) location.hash = {};",
+                serde_json::Value::from(target)
+            )),
+            None => builder,
+        };
+        builder.build()
+    });
+    if let Err(err) = made {
+        tracing::warn!(%err, "could not open the Slipway window");
     }
 }

@@ -7,7 +7,7 @@
 
 import { createServer } from "node:net";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -191,6 +191,10 @@ describe("the desktop app", () => {
       await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
     }
     dunst?.kill("SIGTERM");
+    // An app whose window the driver no longer had (closed to the tray)
+    // outlives the session: end it as Quit would.
+    const left = appPid();
+    if (left) process.kill(left, "SIGTERM");
     if (idle) await measureBaseline();
     xvfb?.kill("SIGTERM");
   });
@@ -354,6 +358,29 @@ describe("the desktop app", () => {
     assert.equal(code, 0, "the second instance exits once it has focused the first");
     // The first window is still there and still answers.
     assert.equal(await wd("GET", `/session/${session}/title`), "Slipway");
+  });
+
+  it("closes to the tray on Ctrl+W: the web processes end, the engine keeps running, a second launch opens a fresh window", async () => {
+    const app = appPid();
+    assert.ok(/WebKitWebProces/.test(treeMemory(app).parts));
+    // Ctrl+W as a person presses it, in the window.
+    const key = (type, value) => ({ type, value });
+    await wd("POST", `/session/${session}/actions`, {
+      actions: [{ type: "key", id: "keyboard", actions: [key("keyDown", "\uE009"), key("keyDown", "w"), key("keyUp", "w"), key("keyUp", "\uE009")] }],
+    });
+    await waitFor("the window's web process to end", () => !/WebKitWebProces/.test(treeMemory(app).parts), 15_000);
+    assert.equal(appPid(), app, "the app itself keeps running in the tray");
+    await sleep(3000);
+    const tray = treeMemory(app);
+    // Its engine still takes runs.
+    const run = spawnSync(SLIPWAY, ["run", "shop/ci", "--wait"], { env, encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout + run.stderr, /started by the running engine/);
+    console.log(`FIGURE desktop tray: closed to the tray, idle process tree PSS ${mib(tray.pss)} MiB, RSS ${mib(tray.rss)} MiB (${tray.parts})`);
+    // A second launch hands over to this one, which opens a fresh window.
+    const second = spawn(DESKTOP, [], { env, stdio: "ignore" });
+    assert.equal(await new Promise((r) => second.once("exit", r)), 0);
+    await waitFor("a fresh window's web process", () => /WebKitWebProces/.test(treeMemory(app).parts), 15_000);
   });
 });
 

@@ -208,6 +208,75 @@ fn appspec_hooks_run_in_codedeploy_order_with_its_variables() {
     );
 }
 
+/// v1's ApplicationStop script fails: it runs when v2 replaces v1.
+const BROKEN_STOP: &str = r#"version: 0.0
+os: linux
+hooks:
+  ApplicationStop:
+    - location: hooks/stop.sh
+"#;
+const STOP_SCRIPT: &str = "#!/bin/sh\n[ \"$(cat version)\" != v1 ] || { echo 'v1 cannot stop cleanly' >&2; exit 4; }\n";
+
+#[test]
+fn a_broken_application_stop_blocks_the_next_revision_unless_ignored() {
+    let files = [
+        ("app/appspec.yml", BROKEN_STOP),
+        ("app/hooks/stop.sh", STOP_SCRIPT),
+    ];
+    // As CodeDeploy: the previous revision's failing ApplicationStop fails
+    // the deployment. Its automatic rollback goes past that same script (a
+    // rollback must be able to restore) and v1 serves again.
+    let strict = Env::with(
+        |port| pipeline(port, 1, "    strategy: one-at-a-time", "", ""),
+        &files,
+    );
+    assert!(strict.release("v1", &[]));
+    assert!(!strict.release("v2", &[]));
+    strict.wait_serving("v1");
+    let history = strict.deployments();
+    assert_eq!(history[1]["status"], "RolledBack", "{history:#?}");
+    assert!(
+        history[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ApplicationStop")),
+        "{history:#?}"
+    );
+    assert_eq!(history[0]["initiator"], "auto-rollback");
+    assert_eq!(history[0]["status"], "Succeeded", "{history:#?}");
+
+    // `ignore-application-stop-failures: true`: logged, and v2 goes on.
+    let lenient = Env::with(
+        |port| {
+            pipeline(
+                port,
+                1,
+                "    strategy: one-at-a-time\n    ignore-application-stop-failures: true",
+                "",
+                "",
+            )
+        },
+        &files,
+    );
+    assert!(lenient.release("v1", &[]));
+    assert!(lenient.release("v2", &[]));
+    lenient.wait_serving("v2");
+    let v2 = lenient.deployments()[0]["id"].as_str().unwrap().to_string();
+    let detail = lenient.world.json(&["deployment", &v2, "--json"]);
+    let stop = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "ApplicationStop")
+        .cloned()
+        .expect("an ApplicationStop event");
+    assert_eq!(stop["status"], "Failed", "{stop}");
+    assert!(
+        stop["message"].as_str().unwrap_or_default().contains("ignored"),
+        "{stop}"
+    );
+    assert_eq!(detail["status"], "Succeeded");
+}
+
 #[test]
 fn a_rollback_whose_artifact_is_gone_is_refused_and_changes_nothing() {
     let env = Env::with(

@@ -244,7 +244,7 @@ impl Deployer {
             .artifact
             .clone()
             .ok_or("the target recorded no artifact")?;
-        let rollout = Rollout::new(
+        let mut rollout = Rollout::new(
             spec,
             &deployment.id,
             &deployment.pipeline,
@@ -255,8 +255,12 @@ impl Deployer {
             Vec::new(),
             Some(self.store.clone()),
         )?;
+        // A rollback must be able to restore: a revision whose ApplicationStop
+        // script fails (CodeDeploy's well-known trap) would otherwise block
+        // its own undoing as well. The failure is still logged and recorded.
+        rollout.spec.ignore_application_stop_failures = true;
         rollout.note(&format!(
-            "rollback {} to {} (deployment {})",
+            "rollback {} to {} (deployment {}); ApplicationStop failures are logged, not fatal",
             deployment.id,
             &target.revision[..target.revision.len().min(12)],
             target.id

@@ -202,7 +202,7 @@ impl Rollout {
             deployment_group_id: self.slug.clone(),
             port: Some(slot.port),
             log: self.log.clone(),
-            ignore_application_stop_failures: false,
+            ignore_application_stop_failures: self.spec.ignore_application_stop_failures,
             env,
             grace: None,
         }

@@ -21,6 +21,12 @@ pub struct Environment {
     pub bake: Option<Duration>,
     pub alarms: Vec<Alarm>,
     pub auto_rollback: Vec<RollbackOn>,
+    /// Local: a failing ApplicationStop hook (the previous revision's
+    /// script) is logged and the deployment goes on, as CodeDeploy's
+    /// "ignore ApplicationStop failures" does. Records made before this
+    /// key existed read as false.
+    #[serde(default)]
+    pub ignore_application_stop_failures: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,7 +84,12 @@ pub enum RollbackOn {
     Alarm,
 }
 
-const LOCAL_KEYS: [&str; 3] = ["instances", "listen", "run"];
+const LOCAL_KEYS: [&str; 4] = [
+    "instances",
+    "listen",
+    "run",
+    "ignore-application-stop-failures",
+];
 const COMMAND_KEYS: [&str; 3] = ["deploy", "verify", "rollback"];
 const COMMON_KEYS: [&str; 9] = [
     "provider",
@@ -181,6 +192,16 @@ fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Envir
     let bake = f
         .get("bake")
         .and_then(|n| strategy::duration(r, n, &path.key("bake")));
+    let ignore_application_stop_failures = f
+        .get("ignore-application-stop-failures")
+        .and_then(|n| {
+            r.bool(
+                n,
+                &path.key("ignore-application-stop-failures"),
+                "whether to go on when ApplicationStop fails",
+            )
+        })
+        .unwrap_or(false);
     let alarms = f
         .get("alarms")
         .map(|n| alarms(r, n, &path.key("alarms")))
@@ -225,6 +246,7 @@ fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Envir
         bake,
         alarms,
         auto_rollback,
+        ignore_application_stop_failures,
     })
 }
 
