@@ -215,7 +215,8 @@ hooks:
   ApplicationStop:
     - location: hooks/stop.sh
 "#;
-const STOP_SCRIPT: &str = "#!/bin/sh\n[ \"$(cat version)\" != v1 ] || { echo 'v1 cannot stop cleanly' >&2; exit 4; }\n";
+const STOP_SCRIPT: &str =
+    "#!/bin/sh\n[ \"$(cat version)\" != v1 ] || { echo 'v1 cannot stop cleanly' >&2; exit 4; }\n";
 
 #[test]
 fn a_broken_application_stop_blocks_the_next_revision_unless_ignored() {
@@ -271,7 +272,10 @@ fn a_broken_application_stop_blocks_the_next_revision_unless_ignored() {
         .expect("an ApplicationStop event");
     assert_eq!(stop["status"], "Failed", "{stop}");
     assert!(
-        stop["message"].as_str().unwrap_or_default().contains("ignored"),
+        stop["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ignored"),
         "{stop}"
     );
     assert_eq!(detail["status"], "Succeeded");
