@@ -356,3 +356,106 @@ fn instance_view(slot: &Followed, in_service: bool) -> LiveInstance {
         in_service,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::local::Slot;
+    use crate::deploy::router::{BackendSet, Router};
+
+    fn set(name: &'static str, ports: &[u16]) -> LiveSet {
+        LiveSet {
+            name,
+            deployment_id: format!("d-{name}"),
+            revision: format!("rev-{name}"),
+            digest: String::new(),
+            slots: ports
+                .iter()
+                .enumerate()
+                .map(|(index, &port)| Slot {
+                    index,
+                    set: name,
+                    dir: std::env::temp_dir(),
+                    port,
+                    instance: None,
+                    revision: None,
+                })
+                .collect(),
+        }
+    }
+
+    async fn next_view(rx: &mut broadcast::Receiver<Event>) -> EnvironmentLive {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+                Ok(Ok(Event::Environment(live))) => return live,
+                Ok(Ok(_)) => continue,
+                other => panic!("no environment event: {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn shows_each_sets_share_of_traffic_and_a_deployments_progress_as_events() {
+        let router = Router::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (events, mut rx) = broadcast::channel(64);
+        let board = Board::new(
+            "shop/web",
+            "staging",
+            router.local_addr(),
+            router.reader(),
+            events,
+        );
+        let (blue, green) = (set("blue", &[41001, 41002]), set("green", &[41003, 41004]));
+        router
+            .set_sets(vec![
+                BackendSet::new("blue", 80, [41001, 41002]),
+                BackendSet::new("green", 20, [41003, 41004]),
+            ])
+            .unwrap();
+        board.show(&[&blue, &green]);
+        board.traffic("d-green", "green", 20);
+        let live = next_view(&mut rx).await;
+        assert_eq!(live.environment, "staging");
+        let shares: Vec<(String, u32)> = live
+            .sets
+            .iter()
+            .map(|s| (s.name.clone(), s.percent))
+            .collect();
+        assert_eq!(shares, [("blue".into(), 80), ("green".into(), 20)]);
+        // Slots without a service are stopped, and not in the router's
+        // service once it takes them out.
+        assert!(live.sets[0]
+            .instances
+            .iter()
+            .all(|i| i.state == InstanceStatus::Stopped && i.health.is_none()));
+        assert!(live.sets[1].instances[0].in_service);
+        let progress = live.progress.expect("a deployment under way");
+        assert_eq!(progress.phase, "20% of traffic on green");
+        assert_eq!(progress.traffic.len(), 1);
+
+        // An in-service flip alone (what a batch does) is an event too.
+        router
+            .set_in_service("127.0.0.1:41003".parse().unwrap(), false)
+            .unwrap();
+        let live = next_view(&mut rx).await;
+        assert!(!live.sets[1].instances[0].in_service);
+
+        // A new deployment starts its own progress; the chart stays bounded.
+        for i in 0..(MAX_POINTS + 10) {
+            board.traffic("d-next", "green", (i % 100) as u32);
+        }
+        board.progress("d-next", |p| {
+            p.batch = Some(2);
+            p.batches = Some(3);
+        });
+        let view = board.view();
+        let progress = view.progress.unwrap();
+        assert_eq!(progress.deployment_id, "d-next");
+        assert_eq!(progress.traffic.len(), MAX_POINTS);
+        assert_eq!((progress.batch, progress.batches), (Some(2), Some(3)));
+
+        board.finish();
+        assert!(board.view().progress.is_none());
+        router.stop().await;
+    }
+}
