@@ -210,17 +210,7 @@ impl Deployer {
             .join("environments")
             .join(&slug)
             .join("restore.log");
-        let rollout = Rollout::new(
-            &spec,
-            &d.id,
-            &d.pipeline,
-            &digest,
-            &d.revision,
-            &self.data_dir,
-            &log,
-            Vec::new(),
-            None,
-        )?;
+        let rollout = Rollout::new(&spec, d, &digest, &self.data_dir, &log, Vec::new(), None)?;
         rollout.note(&format!(
             "restoring revision {} (deployment {})",
             &d.revision[..d.revision.len().min(12)],
@@ -429,19 +419,16 @@ impl Deployer {
                 "a local deployment needs an input artifact (`inputs:` of the deploy action)",
             )
         })?;
-        let rollout = Rollout::new(
+        let mut rollout = Rollout::new(
             spec,
-            &record.id,
-            &record.pipeline,
+            record,
             &digest,
-            &record.revision,
             &self.data_dir,
             &req.log,
             req.variables.clone(),
             Some(self.store.clone()),
         )
         .map_err(Failure::of)?;
-        let mut rollout = rollout;
         rollout.stop = req.stop.clone();
         rollout.note(&format!(
             "deployment {} of {} to {} ({})",

@@ -244,12 +244,11 @@ impl Deployer {
             .artifact
             .clone()
             .ok_or("the target recorded no artifact")?;
+        // The rollback's own record carries the target's revision.
         let mut rollout = Rollout::new(
             spec,
-            &deployment.id,
-            &deployment.pipeline,
+            deployment,
             &digest,
-            &target.revision,
             &self.data_dir,
             log,
             Vec::new(),

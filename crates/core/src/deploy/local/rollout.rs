@@ -19,7 +19,7 @@ use crate::deploy::router::Router;
 use crate::platform::orphans::EXECUTION_ENV;
 use crate::spec::appspec::LifecycleEvent;
 use crate::spec::pipeline::{Environment, HealthCheck, Provider, RollbackOn};
-use crate::store::{DeploymentEvent, Store};
+use crate::store::{Deployment, DeploymentEvent, Store};
 
 /// One deployment's inputs, owned, so instances can be walked in parallel.
 pub struct Rollout {
@@ -44,14 +44,13 @@ pub struct Rollout {
 }
 
 impl Rollout {
-    /// Reads what the local provider needs from the environment.
-    #[allow(clippy::too_many_arguments)]
+    /// Reads what the local provider needs from the environment, for the
+    /// deployment record `of` (its id, pipeline and revision) putting the
+    /// artifact `digest` on it.
     pub fn new(
         spec: &Environment,
-        deployment_id: &str,
-        pipeline: &str,
+        of: &Deployment,
         digest: &str,
-        revision: &str,
         data_dir: &Path,
         log: &Path,
         env: Vec<(String, String)>,
@@ -80,16 +79,16 @@ impl Rollout {
             ),
         };
         Ok(Rollout {
-            deployment_id: deployment_id.into(),
-            pipeline: pipeline.into(),
+            deployment_id: of.id.clone(),
+            pipeline: of.pipeline.clone(),
             environment: spec.name.clone(),
-            slug: slug(pipeline, &spec.name),
+            slug: slug(&of.pipeline, &spec.name),
             run,
             instances: (*instances).max(1) as usize,
             check,
             policy,
             digest: digest.into(),
-            revision: revision.into(),
+            revision: of.revision.clone(),
             data_dir: data_dir.to_path_buf(),
             log: log.to_path_buf(),
             env,
