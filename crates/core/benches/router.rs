@@ -4,11 +4,16 @@
 //! through Slipway's router; then the switch time (from `set_sets` to the
 //! first response from the new set) while clients keep the router busy.
 //!
+//! Symmetric: the backend is its own nginx (own master and workers), so
+//! both proxies cross to another process for every request, and the proxy
+//! runs and the router runs alternate, ROUNDS times (default 3, the order
+//! flipped each round), so slow minutes of a shared machine fall on both.
+//!
 //! Needs `nginx` and `wrk` on PATH (Debian: `apt-get install nginx-light
 //! wrk`); not part of `make test`. Every nginx it starts is stopped when it
 //! ends, panics included. Run:
 //! `cargo bench -p slipway-core --bench router` (WRK_DURATION=10s to
-//! change the length of each wrk run).
+//! change the length of each wrk run, ROUNDS=3 the number of pairs).
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
@@ -58,7 +63,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_nginx(prefix: &Path, backend: u16, proxy: u16) -> Nginx {
+/// Starts an nginx under `prefix` serving `servers` (what goes inside its
+/// `http {}` block) and waits until it listens on `port`.
+fn start_nginx(prefix: &Path, servers: &str, port: u16) -> Nginx {
     std::fs::create_dir_all(prefix.join("logs")).unwrap();
     let conf = format!(
         r#"worker_processes auto;
@@ -73,19 +80,7 @@ http {{
     uwsgi_temp_path {p}/uwsgi;
     scgi_temp_path {p}/scgi;
     keepalive_requests 1000000;
-    upstream backend {{ server 127.0.0.1:{backend}; keepalive 32; }}
-    server {{
-        listen 127.0.0.1:{backend};
-        location / {{ return 200 "hello from the backend\n"; }}
-    }}
-    server {{
-        listen 127.0.0.1:{proxy};
-        location / {{
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }}
-    }}
+{servers}
 }}
 "#,
         p = prefix.display()
@@ -105,14 +100,39 @@ http {{
         child,
         prefix: prefix.to_owned(),
     };
-    for port in [backend, proxy] {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nginx did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(20));
     }
     nginx
+}
+
+/// The backend: a static answer, in its own nginx.
+fn start_backend(prefix: &Path, port: u16) -> Nginx {
+    let servers = format!(
+        r#"    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 200 "hello from the backend\n"; }}
+    }}"#
+    );
+    start_nginx(prefix, &servers, port)
+}
+
+/// nginx as a reverse proxy to `backend`, with upstream keep-alive.
+fn start_proxy(prefix: &Path, backend: u16, port: u16) -> Nginx {
+    let servers = format!(
+        r#"    upstream backend {{ server 127.0.0.1:{backend}; keepalive 32; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}"#
+    );
+    start_nginx(prefix, &servers, port)
 }
 
 struct WrkResult {
@@ -231,15 +251,26 @@ async fn switch_times(router: &Router, backend: SocketAddr, rounds: usize) -> Ve
     times
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not run us.
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
     let duration = std::env::var("WRK_DURATION").unwrap_or_else(|_| "10s".into());
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let prefix = std::env::temp_dir().join(format!("slipway-router-bench-{}", std::process::id()));
     let (backend_port, nginx_port, router_port) = (free_port(), free_port(), free_port());
-    let nginx = start_nginx(&prefix, backend_port, nginx_port);
+    let backend_nginx = start_backend(&prefix.join("backend"), backend_port);
+    let proxy_nginx = start_proxy(&prefix.join("proxy"), backend_port, nginx_port);
     let backend = SocketAddr::from(([127, 0, 0, 1], backend_port));
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -251,29 +282,53 @@ fn main() {
         router
     });
 
-    let runs = [
-        ("direct (nginx static backend)", backend_port),
-        ("nginx reverse proxy, upstream keepalive", nginx_port),
-        ("Slipway router", router_port),
-    ];
-    println!("wrk -t1 -c8 -d{duration} --latency, same backend, one run");
-    println!("| path | p50 ms | p99 ms | req/s | non-2xx |");
-    println!("|---|---:|---:|---:|---:|");
-    let mut results = Vec::new();
-    for (name, port) in runs {
-        let r = wrk(port, &duration);
+    println!("wrk -t1 -c8 -d{duration} --latency; the backend in its own nginx; {rounds} rounds");
+    println!("| round | path | p50 ms | p99 ms | req/s | non-2xx |");
+    println!("|---|---|---:|---:|---:|---:|");
+    let row = |round: &str, name: &str, r: &WrkResult| {
         println!(
-            "| {name} | {:.3} | {:.3} | {:.0} | {} |",
+            "| {round} | {name} | {:.3} | {:.3} | {:.0} | {} |",
             r.p50_ms, r.p99_ms, r.rps, r.non_2xx
         );
-        results.push(r);
+    };
+    row(
+        "-",
+        "direct (nginx static backend)",
+        &wrk(backend_port, &duration),
+    );
+    let (mut p50, mut p99, mut rps) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut pair = [
+            ("nginx reverse proxy, upstream keepalive", nginx_port),
+            ("Slipway router", router_port),
+        ];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        let mut results = Vec::new();
+        for (name, port) in pair {
+            let r = wrk(port, &duration);
+            row(&(round + 1).to_string(), name, &r);
+            results.push((port, r));
+        }
+        let of = |port: u16| &results.iter().find(|(p, _)| *p == port).unwrap().1;
+        let (ng, sw) = (of(nginx_port), of(router_port));
+        p50.push(sw.p50_ms / ng.p50_ms);
+        p99.push(sw.p99_ms / ng.p99_ms);
+        rps.push(sw.rps / ng.rps);
+        println!(
+            "round {}: Slipway / nginx p50 {:.2}x, p99 {:.2}x, req/s {:.2}x",
+            round + 1,
+            p50[round],
+            p99[round],
+            rps[round]
+        );
     }
-    let (ng, sw) = (&results[1], &results[2]);
     println!(
-        "Slipway / nginx: p50 {:.2}x, p99 {:.2}x, req/s {:.2}x",
-        sw.p50_ms / ng.p50_ms,
-        sw.p99_ms / ng.p99_ms,
-        sw.rps / ng.rps
+        "Slipway / nginx, median of {rounds} rounds: p50 {:.2}x, p99 {:.2}x, req/s {:.2}x",
+        median(p50),
+        median(p99),
+        median(rps)
     );
 
     let mut times = runtime.block_on(switch_times(&router, backend, 40));
@@ -292,5 +347,7 @@ fn main() {
         stats.total.errors()
     );
     runtime.block_on(router.stop());
-    drop(nginx);
+    drop(proxy_nginx);
+    drop(backend_nginx);
+    let _ = std::fs::remove_dir_all(&prefix);
 }
