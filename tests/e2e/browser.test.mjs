@@ -12,6 +12,28 @@ import { OUT, ROOT, SLIPWAY, startServe, tempDir, waitFor } from "./support.mjs"
 const SCREENSHOTS = join(ROOT, "docs", "screenshots");
 mkdirSync(SCREENSHOTS, { recursive: true });
 
+/**
+ * Milliseconds from a click on the navigation link `nav` to `count` elements
+ * matching `selector` in the DOM, measured inside the page.
+ */
+function timeNavigation(page, nav, selector, count) {
+  return page.evaluate(
+    ([nav, selector, count]) =>
+      new Promise((resolve) => {
+        const t0 = performance.now();
+        const observer = new MutationObserver(() => {
+          if (document.querySelectorAll(selector).length >= count) {
+            observer.disconnect();
+            resolve(performance.now() - t0);
+          }
+        });
+        observer.observe(document.body, { childList: true, subtree: true });
+        document.querySelector(`[data-testid="${nav}"]`).click();
+      }),
+    [nav, selector, count],
+  );
+}
+
 /** A git repository with the given files, committed. */
 function gitRepo(name, files, message = "Add the release pipeline") {
   const repo = join(tempDir("repo"), name);
@@ -484,21 +506,7 @@ stages:
     await page.getByTestId("nav-accounts").click();
     await page.getByTestId("no-profiles").waitFor();
     // From the click on "Pipelines" to every fleet row in the DOM, measured in the page.
-    const ms = await page.evaluate(
-      () =>
-        new Promise((resolve) => {
-          const count = () => document.querySelectorAll('[data-testid="pipeline-row"][data-key^="fleet/"]').length;
-          const t0 = performance.now();
-          const observer = new MutationObserver(() => {
-            if (count() >= 200) {
-              observer.disconnect();
-              resolve(performance.now() - t0);
-            }
-          });
-          observer.observe(document.body, { childList: true, subtree: true });
-          document.querySelector('[data-testid="nav-pipelines"]').click();
-        }),
-    );
+    const ms = await timeNavigation(page, "nav-pipelines", '[data-testid="pipeline-row"][data-key^="fleet/"]', 200);
     assert.equal(await page.locator('[data-testid="pipeline-row"][data-key^="fleet/"]').count(), 200);
     console.log(`UI benchmark: Pipelines page, 200 pipelines: ${ms.toFixed(0)} ms from navigation to rows in the DOM`);
     writeFileSync(join(OUT, "ui-bench.txt"), `pipelines_200_ms ${ms.toFixed(1)}\n`);
@@ -581,21 +589,7 @@ describe("an environment with 100,000 deployments", () => {
     await page.getByTestId("nav-accounts").click();
     await page.getByTestId("no-profiles").waitFor();
     // From the click on "Environments" to the history rows in the DOM, measured in the page.
-    const ms = await page.evaluate(
-      () =>
-        new Promise((resolve) => {
-          const count = () => document.querySelectorAll('[data-testid="deployment-row"]').length;
-          const t0 = performance.now();
-          const observer = new MutationObserver(() => {
-            if (count() >= 50) {
-              observer.disconnect();
-              resolve(performance.now() - t0);
-            }
-          });
-          observer.observe(document.body, { childList: true, subtree: true });
-          document.querySelector('[data-testid="nav-environments"]').click();
-        }),
-    );
+    const ms = await timeNavigation(page, "nav-environments", '[data-testid="deployment-row"]', 50);
     const env = page.locator('[data-testid="environment"][data-name="production"]');
     const rows = env.getByTestId("deployment-row");
     assert.equal(await rows.count(), 50);

@@ -130,6 +130,16 @@ impl Deployer {
             .clone()
     }
 
+    /// Every environment cell, to visit without holding the map.
+    fn cells(&self) -> Vec<EnvCell> {
+        self.envs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// Tells listeners here (events) and in other processes (a wake poke)
     /// that deployment `id` changed.
     fn emit(&self, id: &str) {
@@ -229,13 +239,7 @@ impl Deployer {
 
     /// Stops every environment this engine serves.
     pub async fn shut_down(&self) {
-        let cells: Vec<EnvCell> = self
-            .envs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let cells = self.cells();
         for cell in cells {
             if let Some(env) = cell.lock().await.take() {
                 env.shut_down().await;
@@ -249,13 +253,7 @@ impl Deployer {
 
     /// Whether this engine serves any local environment now.
     pub async fn serves_any(&self) -> bool {
-        let cells: Vec<EnvCell> = self
-            .envs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let cells = self.cells();
         for cell in cells {
             if cell.lock().await.is_some() {
                 return true;
