@@ -269,21 +269,18 @@ fn demo(
         "demo",
         serde_json::json!({"staging_port": staging, "production_port": production}),
     )?;
-    if json {
-        output::print_json(&value);
-        return Ok(());
-    }
-    println!(
-        "created the demo repository `{}` at {}",
-        value["name"].as_str().unwrap_or_default(),
-        value["path"].as_str().unwrap_or_default()
-    );
-    println!(
-        "run it: slipway run {}/release   (staging on http://127.0.0.1:{staging}, production on http://127.0.0.1:{production})",
-        slipway_core::demo::NAME
-    );
-    println!("keep its environments up with the desktop app or `slipway serve`; commit to its main branch to release again");
-    Ok(())
+    output::show(value, json, |value: &serde_json::Value| {
+        println!(
+            "created the demo repository `{}` at {}",
+            value["name"].as_str().unwrap_or_default(),
+            value["path"].as_str().unwrap_or_default()
+        );
+        println!(
+            "run it: slipway run {}/release   (staging on http://127.0.0.1:{staging}, production on http://127.0.0.1:{production})",
+            slipway_core::demo::NAME
+        );
+        println!("keep its environments up with the desktop app or `slipway serve`; commit to its main branch to release again");
+    })
 }
 
 fn settings(
@@ -297,13 +294,10 @@ fn settings(
         "settings",
         serde_json::json!({"notify_success": notify_success, "watching_paused": watching_paused}),
     )?;
-    if json {
-        output::print_json(&value);
-        return Ok(());
-    }
-    println!("notify-success   {}", value["notify_success"]);
-    println!("watching-paused  {}", value["watching_paused"]);
-    Ok(())
+    output::show(value, json, |value: &serde_json::Value| {
+        println!("notify-success   {}", value["notify_success"]);
+        println!("watching-paused  {}", value["watching_paused"]);
+    })
 }
 
 fn status(data_dir: Option<PathBuf>, json: bool) -> Result<(), CliError> {

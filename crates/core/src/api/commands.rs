@@ -136,6 +136,16 @@ pub async fn stop(core: &Core, req: StopRequest) -> Result<ExecutionRequest, Api
     Ok(ExecutionRequest { id: req.id })
 }
 
+/// Hands a request to the data directory's engine (this process's or
+/// another's) and returns the id of what it started.
+async fn submit(
+    core: &Core,
+    kind: crate::store::RequestKind,
+    request: &crate::engine::RunRequest,
+) -> Result<String, ApiError> {
+    Ok(crate::engine::submit(&core.store, &core.data_dir, kind, request, core.clock.now()).await?)
+}
+
 pub async fn run(core: &Core, req: RunPipelineRequest) -> Result<ExecutionRequest, ApiError> {
     let request = crate::engine::RunRequest {
         pipeline: req.pipeline,
@@ -144,14 +154,7 @@ pub async fn run(core: &Core, req: RunPipelineRequest) -> Result<ExecutionReques
         trigger: "manual".into(),
         branch: None,
     };
-    let id = crate::engine::submit(
-        &core.store,
-        &core.data_dir,
-        crate::store::RequestKind::Run,
-        &request,
-        core.clock.now(),
-    )
-    .await?;
+    let id = submit(core, crate::store::RequestKind::Run, &request).await?;
     Ok(ExecutionRequest { id })
 }
 
@@ -161,14 +164,7 @@ pub async fn retry(core: &Core, req: ExecutionRequest) -> Result<ExecutionReques
         trigger: "manual".into(),
         ..Default::default()
     };
-    let id = crate::engine::submit(
-        &core.store,
-        &core.data_dir,
-        crate::store::RequestKind::Retry,
-        &request,
-        core.clock.now(),
-    )
-    .await?;
+    let id = submit(core, crate::store::RequestKind::Retry, &request).await?;
     Ok(ExecutionRequest { id })
 }
 
@@ -250,14 +246,7 @@ pub async fn rollback(core: &Core, req: RollbackRequest) -> Result<DeploymentReq
         trigger: "rollback".into(),
         branch: None,
     };
-    let id = crate::engine::submit(
-        &core.store,
-        &core.data_dir,
-        crate::store::RequestKind::Rollback,
-        &request,
-        core.clock.now(),
-    )
-    .await?;
+    let id = submit(core, crate::store::RequestKind::Rollback, &request).await?;
     Ok(DeploymentRequest { id })
 }
 

@@ -37,7 +37,7 @@ pub async fn settings(core: &Core, req: SettingsRequest) -> Result<Settings, Api
         (WATCHING_PAUSED, req.watching_paused),
     ] {
         if let Some(v) = value {
-            store.set_setting(key, if v { "true" } else { "false" })?;
+            store.set_flag(key, v)?;
         }
     }
     Ok(Settings {

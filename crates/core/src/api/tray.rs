@@ -209,7 +209,7 @@ mod tests {
         let ids: Vec<&str> = menu_now.entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["watching:pause", "open", "quit"]);
         store
-            .set_setting(crate::api::settings::WATCHING_PAUSED, "true")
+            .set_flag(crate::api::settings::WATCHING_PAUSED, true)
             .unwrap();
         let paused = menu(&store).unwrap();
         assert_eq!(paused.entries[0].action, TrayAction::ResumeWatching);

@@ -232,7 +232,7 @@ impl Deployer {
         let restored = env.deploy_new_set(&rollout, &[], Duration::ZERO).await;
         env.board.finish();
         restored.map_err(|f| f.message)?;
-        env.stop_standby().await;
+        env.stop_standby(Duration::ZERO).await;
         tracing::info!(environment = %d.environment, revision = %d.revision, "restored");
         Ok(())
     }

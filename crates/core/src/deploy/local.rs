@@ -235,10 +235,7 @@ impl LocalEnv {
         }
         // A standby set from an earlier blue/green is no longer a rollback
         // target once the serving set changes in place.
-        if let Some(standby) = self.standby.take() {
-            self.route_active();
-            standby.stop().await;
-        }
+        self.stop_standby(Duration::ZERO).await;
         let events = lifecycle(ComputePlatform::Server, DeploymentType::InPlace);
         let active = self.active.as_mut().expect("checked above");
         // From the first batch on, the set is (partly) the new revision: a
@@ -297,13 +294,10 @@ impl LocalEnv {
     ) -> Result<(), Failure> {
         // A standby from the deployment before goes now: the set it used is
         // the one this deployment needs.
-        if let Some(standby) = self.standby.take() {
-            self.route_active();
+        if let Some((name, id)) = self.stop_standby(Duration::ZERO).await {
             r.note(&format!(
-                "the standby set {} (deployment {}) is stopped to make room",
-                standby.name, standby.deployment_id
+                "the standby set {name} (deployment {id}) is stopped to make room"
             ));
-            standby.stop().await;
         }
         let name = match &self.active {
             Some(a) if a.name == SETS[0] => SETS[1],
@@ -495,20 +489,20 @@ impl LocalEnv {
             .as_ref()
             .is_some_and(|s| s.deployment_id == deployment_id)
         {
-            let standby = self.standby.take().expect("checked");
-            self.route_active();
-            tokio::time::sleep(DRAIN).await;
-            standby.stop().await;
-            self.board.touch();
+            self.stop_standby(DRAIN).await;
         }
     }
 
-    /// Stops the standby set now, without waiting out its termination-wait.
-    pub async fn stop_standby(&mut self) {
-        if let Some(standby) = self.standby.take() {
-            self.route_active();
-            standby.stop().await;
-        }
+    /// Takes the standby set out of the router and stops it after `drain`
+    /// (for requests already sent to it), without waiting out its
+    /// termination-wait. Returns its name and deployment, if there was one.
+    pub async fn stop_standby(&mut self, drain: Duration) -> Option<(&'static str, String)> {
+        let standby = self.standby.take()?;
+        self.route_active();
+        tokio::time::sleep(drain).await;
+        let stopped = (standby.name, standby.deployment_id.clone());
+        standby.stop().await;
+        Some(stopped)
     }
 
     /// Stops everything: the router, then every instance.

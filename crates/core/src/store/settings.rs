@@ -35,6 +35,11 @@ impl Store {
     pub fn flag(&self, key: &str) -> bool {
         matches!(self.setting(key).ok().flatten().as_deref(), Some("true"))
     }
+
+    /// Sets a yes/no setting, as [`Store::flag`] reads it.
+    pub fn set_flag(&self, key: &str, on: bool) -> Result<(), StoreError> {
+        self.set_setting(key, if on { "true" } else { "false" })
+    }
 }
 
 #[cfg(test)]
@@ -46,9 +51,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
         assert!(!store.flag("notify_success"));
-        store.set_setting("notify_success", "true").unwrap();
+        store.set_flag("notify_success", true).unwrap();
         assert!(store.flag("notify_success"));
-        store.set_setting("notify_success", "false").unwrap();
+        store.set_flag("notify_success", false).unwrap();
         assert!(!store.flag("notify_success"));
     }
 }
