@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::api::Millis;
+use crate::clock::Millis;
 use crate::repos::{self, RepoError};
 use crate::store::Store;
 
@@ -200,7 +200,7 @@ pub fn create(
     data_dir: &Path,
     ports: (u16, u16),
     now: Millis,
-) -> Result<crate::api::RepositoryInfo, DemoError> {
+) -> Result<crate::repos::RepositoryInfo, DemoError> {
     let dir = data_dir.join("demo").join("shop");
     if dir.exists() {
         return Err(DemoError::Exists(dir));

@@ -7,14 +7,18 @@
 
 pub mod api;
 pub mod build;
+pub mod clock;
 pub mod creds;
 pub mod demo;
 pub mod deploy;
 pub mod engine;
+pub mod events;
+pub mod model;
 pub mod platform;
 pub mod repos;
 pub mod spec;
 pub mod store;
+pub mod wake;
 pub mod watch;
 
 #[cfg(test)]

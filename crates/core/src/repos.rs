@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::api::Millis;
+use crate::clock::Millis;
 use crate::store::{NewRepository, Repository, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

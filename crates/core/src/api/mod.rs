@@ -9,7 +9,6 @@
 
 mod bindings;
 mod error;
-mod event;
 mod logs;
 mod pipelines;
 mod profiles;
@@ -19,48 +18,26 @@ mod types;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 
 use crate::store::{Store, StoreError, DATABASE_FILE};
 
-pub use crate::store::{
+pub use crate::events::{Event, LogChunk, Notification, NotificationLevel};
+pub use crate::model::{
     Deployment, DeploymentDetail, DeploymentEvent, DeploymentStatus, ExecutionDetail,
     ExecutionSummary, Initiator,
 };
 pub use bindings::typescript_bindings;
 pub use error::{ApiError, ErrorCode};
-pub use event::{Event, LogChunk, Notification, NotificationLevel};
 pub use types::*;
 
-/// The app's reverse-DNS identifier (also `identifier` in tauri.conf.json).
-pub const BUNDLE_IDENTIFIER: &str = "dev.slipway.app";
+pub use crate::clock::{Clock, Millis, SystemClock};
+pub use crate::model::BUNDLE_IDENTIFIER;
 
 /// Events not yet read by a slow listener are dropped past this many; the
 /// listener is told it lagged rather than the engine blocking on it.
 const EVENT_BUFFER: usize = 1024;
-
-/// Milliseconds since the Unix epoch: the one time unit crossing the API.
-pub type Millis = i64;
-
-/// Reads the current time. Passed in rather than read from the clock inside
-/// the core, so tests decide what "now" is.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Millis;
-}
-
-/// The real wall clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Millis {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as Millis)
-            .unwrap_or(0)
-    }
-}
 
 /// One running Slipway engine, shared by whichever transport hosts it.
 pub struct Core {

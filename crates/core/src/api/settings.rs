@@ -5,11 +5,7 @@ use ts_rs::TS;
 
 use super::{ApiError, Core};
 
-/// Notify when an execution succeeds (failures, approvals and automatic
-/// rollbacks always notify). Off by default.
-pub const NOTIFY_SUCCESS: &str = "notify_success";
-/// Commits, tags and schedules trigger nothing while set.
-pub const WATCHING_PAUSED: &str = "watching_paused";
+pub use crate::model::settings::{NOTIFY_SUCCESS, WATCHING_PAUSED};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Settings {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::event::NotificationLevel;
+use crate::events::NotificationLevel;
 pub use crate::repos::RepositoryInfo;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::api::{Clock, Millis, SystemClock};
+use crate::clock::{Clock, Millis, SystemClock};
 use crate::spec::buildspec::Buildspec;
 
 pub use artifact_store::{

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::api::Millis;
+use crate::clock::Millis;
 use crate::spec::buildspec::PhaseName;
 
 use super::artifact_store::ArtifactRef;

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::profile::{self, Profile};
 use super::{CredsError, Keys, SecretString};
-use crate::api::Millis;
+use crate::clock::Millis;
 use crate::store::Store;
 
 /// Profile name -> its properties (keys lower-cased).

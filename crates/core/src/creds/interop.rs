@@ -3,7 +3,7 @@
 //! given; printing is the caller's business.
 
 use super::session::Injection;
-use crate::api::Millis;
+use crate::clock::Millis;
 
 /// The `credential_process` document the AWS CLI and SDKs accept.
 pub fn process_json(injection: &Injection) -> serde_json::Value {

@@ -4,50 +4,14 @@
 //! Metadata goes to the database, keys to the keychain; this module must
 //! never write a key anywhere else, nor accept one it cannot keep.
 
-use serde::{Deserialize, Serialize};
-
 use super::keychain::{Item, Keychain};
 use super::{CredsError, Keys, SecretString};
-use crate::api::Millis;
 use crate::store::Store;
 
 /// STS's own limits on DurationSeconds (AssumeRole: 15 min to 12 h).
 pub const MIN_DURATION_SECONDS: i64 = 900;
 pub const MAX_DURATION_SECONDS: i64 = 43_200;
-/// When a profile names no duration: STS's default for AssumeRole.
-pub const DEFAULT_DURATION_SECONDS: i64 = 3_600;
-
-/// A profile: either a user's own long-term keys (`role_arn` is `None`; the
-/// keys are in the keychain) or a role assumed from `source_profile`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Profile {
-    pub name: String,
-    pub source_profile: Option<String>,
-    pub role_arn: Option<String>,
-    pub region: Option<String>,
-    pub mfa_serial: Option<String>,
-    pub external_id: Option<String>,
-    pub duration_seconds: Option<i64>,
-    pub session_name: Option<String>,
-    pub added_at: Millis,
-}
-
-impl Profile {
-    pub fn is_role(&self) -> bool {
-        self.role_arn.is_some()
-    }
-
-    /// The account a role profile acts in, read from its ARN.
-    pub fn role_account(&self) -> Option<&str> {
-        self.role_arn
-            .as_deref()
-            .and_then(|arn| arn.split(':').nth(4))
-    }
-
-    pub fn duration(&self) -> i64 {
-        self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECONDS)
-    }
-}
+pub use crate::store::{Profile, DEFAULT_DURATION_SECONDS};
 
 /// Checks what a user typed before anything is stored.
 pub fn validate(p: &Profile) -> Result<(), CredsError> {

@@ -8,7 +8,7 @@
 
 use super::keychain::{Item, Keychain};
 use super::{CredsError, LocalSecrets, SecretString};
-use crate::api::Millis;
+use crate::clock::Millis;
 use crate::store::Store;
 
 /// The characters Secrets Manager and Parameter Store allow in names, so a

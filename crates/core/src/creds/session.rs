@@ -23,7 +23,7 @@ use super::keychain::{Item, Keychain};
 use super::profile::{self, valid_session_name, Profile};
 use super::sts::{self, AssumeRole, Mfa, Signer, DEFAULT_REGION};
 use super::{CredsError, SecretString};
-use crate::api::{Clock, Millis};
+use crate::clock::{Clock, Millis};
 use crate::store::Store;
 
 /// A cached session is refreshed once it is this close to its expiry, so an

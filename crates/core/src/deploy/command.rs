@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::Clock;
 use crate::build::{self, BuildJob, BuildStatus};
+use crate::clock::Clock;
 use crate::engine::Namespaces;
 use crate::spec::pipeline::Environment;
 use crate::store::Store;

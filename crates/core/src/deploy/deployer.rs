@@ -16,10 +16,12 @@ use super::command::CommandContext;
 use super::local::{self, LocalEnv, Rollout};
 use super::monitor::Failure;
 use super::strategy;
-use crate::api::{Clock, Event, Millis, Notification, NotificationLevel};
-use crate::engine::{wake, Namespaces};
+use crate::clock::{Clock, Millis};
+use crate::engine::Namespaces;
+use crate::events::{Event, Notification, NotificationLevel};
 use crate::spec::pipeline::{Environment, Provider, RollbackOn, Strategy};
 use crate::store::{Deployment, DeploymentStatus, Initiator, NewDeployment, Store, StoreError};
+use crate::wake;
 
 mod rollback;
 

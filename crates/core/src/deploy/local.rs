@@ -26,7 +26,7 @@ use super::instance::{self, instance_tag, Instance};
 use super::monitor::Failure;
 use super::router::{BackendSet, Router};
 use super::strategy::{self, TrafficStep};
-use crate::api::Event;
+use crate::events::Event;
 use crate::spec::appspec::{
     lifecycle, ComputePlatform, DeploymentType, InstanceSet, LifecycleEvent,
 };

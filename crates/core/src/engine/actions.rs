@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Engine, EngineError, Namespaces, Plan, Status};
-use crate::api::{Event, LogChunk};
 use crate::build::{self, ArtifactStore, BuildContext, BuildJob, BuildStatus};
+use crate::events::{Event, LogChunk};
 use crate::spec::buildspec::Buildspec;
 use crate::spec::pipeline::{Action, ActionType, BuildspecSource, SOURCE_ARTIFACT};
 use crate::store::{ArtifactRecord, ReportCounts, Store};
@@ -530,10 +530,10 @@ impl Engine {
             .map(|m| job.namespaces.substitute(m))
             .transpose()?
             .unwrap_or_else(|| format!("{} waits for approval", job.pipeline));
-        self.emit(Event::Notification(crate::api::Notification {
+        self.emit(Event::Notification(crate::events::Notification {
             title: format!("Approval needed: {}", job.pipeline),
             body: message.clone(),
-            level: crate::api::NotificationLevel::Warning,
+            level: crate::events::NotificationLevel::Warning,
             target: Some(format!("#/executions/{}", job.execution_id)),
         }));
         let timeout = job

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::{wake, EngineError};
-use crate::api::Millis;
+use crate::clock::Millis;
 use crate::store::Store;
 
 /// Asks the engine running `id` (in this process or another) to stop it.

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use super::{acquire_lock, Engine, EngineError, EngineLock, LockError};
-use crate::api::{Clock, Event};
+use crate::clock::Clock;
+use crate::events::Event;
 use crate::store::Store;
 
 /// The engine a long-running process (the desktop app, `slipway serve`,

@@ -15,26 +15,26 @@ mod modes;
 mod plan;
 mod requests;
 pub mod retention;
-mod status;
 mod vars;
-pub mod wake;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, Semaphore};
 
-use crate::api::{Clock, Event, Millis};
 use crate::build::StopHandle;
+use crate::clock::{Clock, Millis};
+use crate::events::Event;
 use crate::store::{ExecutionDetail, NewExecution, NewStage, Store, StoreError};
 
+pub use crate::model::{RunRequest, Status};
+pub use crate::wake;
 pub use control::{decide_approval, request_stop};
 pub use host::HostedEngine;
 pub use lock::{acquire as acquire_lock, EngineLock, LockError};
 pub use plan::Plan;
 pub use requests::{submit, wait_for_deployment, wait_for_end};
-pub use status::Status;
 pub use vars::Namespaces;
 
 #[cfg(test)]
@@ -93,21 +93,6 @@ pub struct Resume {
     pub done: Vec<String>,
     /// The execution as it ended, for its variables and artifacts.
     pub earlier: Option<ExecutionDetail>,
-}
-
-/// What to run.
-#[derive(Debug, Clone, Default)]
-pub struct RunRequest {
-    /// `REPO/PIPELINE`, or `PIPELINE` where that names one pipeline.
-    pub pipeline: String,
-    /// A branch, tag or commit; default: the head of the current branch.
-    pub revision: Option<String>,
-    /// `--var NAME=VALUE` overrides of pipeline variables.
-    pub variables: BTreeMap<String, String>,
-    /// `manual`, `push:<branch>`, …
-    pub trigger: String,
-    /// The branch the revision was pushed to, when a commit id names it.
-    pub branch: Option<String>,
 }
 
 /// The running engine of one data directory.
@@ -451,9 +436,9 @@ impl Engine {
 
     /// Tells the person (tray, window, browser) how an execution ended.
     fn notify_end(&self, plan: &Plan, status: Status, error: Option<&str>) {
-        use crate::api::{Notification, NotificationLevel};
+        use crate::events::{Notification, NotificationLevel};
         // Success is news only to those who ask for it (off by default).
-        if status == Status::Succeeded && !self.store.flag(crate::api::settings::NOTIFY_SUCCESS) {
+        if status == Status::Succeeded && !self.store.flag(crate::model::settings::NOTIFY_SUCCESS) {
             return;
         }
         let level = match status {
@@ -500,5 +485,12 @@ impl Engine {
     /// `Some(Stopped)` once someone asked this execution to stop.
     fn stop_requested(&self, id: &str) -> Result<Option<Status>, EngineError> {
         Ok(self.store.stop_request(id)?.map(|_| Status::Stopped))
+    }
+}
+
+/// The watcher hands what it triggers to the engine through this.
+impl crate::watch::StartRuns for Engine {
+    fn start_run(self: Arc<Self>, request: &RunRequest) -> Result<String, String> {
+        Engine::start_run(&self, request).map_err(|e| e.to_string())
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{wake, Engine, EngineError, Resume, RunRequest};
-use crate::api::Millis;
+use crate::clock::Millis;
 use crate::store::{DeploymentDetail, ExecutionDetail, RequestKind, RunRequestRecord, Store};
 
 /// How long a request may wait for an engine to take it before the caller

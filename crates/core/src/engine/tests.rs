@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::*;
-use crate::api::SystemClock;
+use crate::clock::SystemClock;
 use crate::testing::GitRepo;
 
 struct Fixture {

@@ -69,7 +69,7 @@ fn os_data_dir() -> Option<PathBuf> {
     env_dir("HOME").map(|h| {
         h.join("Library")
             .join("Application Support")
-            .join(crate::api::BUNDLE_IDENTIFIER)
+            .join(crate::model::BUNDLE_IDENTIFIER)
     })
 }
 

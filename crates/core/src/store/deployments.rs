@@ -4,11 +4,12 @@
 //! module; the engine records each change here before reporting it.
 
 use rusqlite::{params, OptionalExtension, Row};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 use super::{Store, StoreError};
-use crate::api::Millis;
+use crate::clock::Millis;
+pub use crate::model::deployment::{
+    Deployment, DeploymentDetail, DeploymentEvent, DeploymentStatus, Initiator,
+};
 
 /// 5: deployments and their lifecycle events.
 ///
@@ -57,140 +58,6 @@ pub(super) const MIGRATION: &str = "CREATE TABLE deployments (
     ) STRICT;
     CREATE INDEX deployment_events_by_deployment ON deployment_events (deployment_id);";
 
-/// A deployment's status (../shared/PIPELINE-FORMAT.md, "Statuses").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub enum DeploymentStatus {
-    InProgress,
-    Succeeded,
-    Failed,
-    Stopped,
-    /// A failed deployment that an automatic rollback undid.
-    RolledBack,
-    /// Cut by a crash or a kill of the engine.
-    Interrupted,
-}
-
-impl DeploymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeploymentStatus::InProgress => "InProgress",
-            DeploymentStatus::Succeeded => "Succeeded",
-            DeploymentStatus::Failed => "Failed",
-            DeploymentStatus::Stopped => "Stopped",
-            DeploymentStatus::RolledBack => "RolledBack",
-            DeploymentStatus::Interrupted => "Interrupted",
-        }
-    }
-
-    fn parse(s: &str) -> DeploymentStatus {
-        match s {
-            "Succeeded" => DeploymentStatus::Succeeded,
-            "Failed" => DeploymentStatus::Failed,
-            "Stopped" => DeploymentStatus::Stopped,
-            "RolledBack" => DeploymentStatus::RolledBack,
-            "Interrupted" => DeploymentStatus::Interrupted,
-            _ => DeploymentStatus::InProgress,
-        }
-    }
-
-    pub fn is_final(self) -> bool {
-        self != DeploymentStatus::InProgress
-    }
-}
-
-impl std::fmt::Display for DeploymentStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Who started a deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum Initiator {
-    /// A deploy action of a pipeline execution.
-    Pipeline,
-    /// A person: `slipway rollback`, the Roll back button.
-    User,
-    /// Slipway, undoing a failed deployment (or a failed stage's).
-    AutoRollback,
-}
-
-impl Initiator {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Initiator::Pipeline => "pipeline",
-            Initiator::User => "user",
-            Initiator::AutoRollback => "auto-rollback",
-        }
-    }
-
-    fn parse(s: &str) -> Initiator {
-        match s {
-            "user" => Initiator::User,
-            "auto-rollback" => Initiator::AutoRollback,
-            _ => Initiator::Pipeline,
-        }
-    }
-}
-
-/// One deployment, as `slipway deployments` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Deployment {
-    pub id: String,
-    /// `REPO/PIPELINE` whose file defines the environment.
-    pub pipeline: String,
-    pub environment: String,
-    /// `local` or `command`.
-    pub provider: String,
-    /// The commit deployed.
-    pub revision: String,
-    /// First line of its commit message.
-    pub message: String,
-    /// The artifact's digest in the artifact store (none for a command
-    /// deployment without an input artifact).
-    pub artifact: Option<String>,
-    /// The strategy as written (`blue-green`, `canary 10% every 5s`, …).
-    pub strategy: String,
-    pub status: DeploymentStatus,
-    pub initiator: Initiator,
-    /// The deployment this one undoes, for a rollback.
-    pub rollback_of: Option<String>,
-    /// The execution whose deploy action made it.
-    pub execution_id: Option<String>,
-    pub stage: Option<u32>,
-    pub action: Option<String>,
-    /// The deployment's log file (hook output, strategy steps).
-    pub log: Option<String>,
-    /// Why it failed, was rolled back or stopped.
-    pub error: Option<String>,
-    pub started_at: Millis,
-    pub ended_at: Option<Millis>,
-}
-
-/// One lifecycle event on one instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct DeploymentEvent {
-    /// `blue/0`, `green/2`, or `-` for the environment as a whole.
-    pub instance: String,
-    pub event: String,
-    /// `Succeeded`, `Failed` or `Skipped`.
-    pub status: String,
-    pub started_at: Millis,
-    pub ended_at: Millis,
-    pub message: Option<String>,
-    pub log_excerpt: String,
-}
-
-/// One deployment with its events, as `slipway deployment ID` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct DeploymentDetail {
-    #[serde(flatten)]
-    #[ts(flatten)]
-    pub deployment: Deployment,
-    pub events: Vec<DeploymentEvent>,
-}
-
 /// What a new deployment record holds; `spec` is the environment's JSON.
 pub struct NewDeployment<'a> {
     pub deployment: &'a Deployment,
@@ -211,8 +78,8 @@ fn from_row(r: &Row) -> rusqlite::Result<Deployment> {
         message: r.get("message")?,
         artifact: r.get("artifact")?,
         strategy: r.get("strategy")?,
-        status: DeploymentStatus::parse(&r.get::<_, String>("status")?),
-        initiator: Initiator::parse(&r.get::<_, String>("initiator")?),
+        status: super::enum_col(r, "status")?,
+        initiator: super::enum_col(r, "initiator")?,
         rollback_of: r.get("rollback_of")?,
         execution_id: r.get("execution_id")?,
         stage: r.get("stage")?,

@@ -4,103 +4,14 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{params, OptionalExtension, Row};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 use super::{Store, StoreError};
-use crate::api::Millis;
-use crate::engine::Status;
-
-/// What `slipway executions` lists, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ExecutionSummary {
-    pub id: String,
-    /// `REPO/PIPELINE`.
-    pub pipeline: String,
-    pub repository: String,
-    pub status: Status,
-    /// The commit id the execution builds.
-    pub revision: String,
-    pub branch: Option<String>,
-    /// First line of the commit message.
-    pub message: String,
-    /// `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
-    pub trigger: String,
-    pub started_at: Millis,
-    pub ended_at: Option<Millis>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ExecutionDetail {
-    #[serde(flatten)]
-    #[ts(flatten)]
-    pub summary: ExecutionSummary,
-    /// Why the execution failed or was stopped, when it says more than a status.
-    pub error: Option<String>,
-    /// Pipeline variables after `--var` overrides.
-    pub variables: BTreeMap<String, String>,
-    pub stages: Vec<StageRecord>,
-    pub artifacts: Vec<ArtifactRecord>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct StageRecord {
-    pub name: String,
-    /// None until the stage starts.
-    pub status: Option<Status>,
-    pub started_at: Option<Millis>,
-    pub ended_at: Option<Millis>,
-    pub actions: Vec<ActionRecord>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ActionRecord {
-    pub name: String,
-    #[serde(rename = "type")]
-    #[ts(rename = "type")]
-    pub kind: String,
-    pub run_order: u32,
-    /// None until the action starts.
-    pub status: Option<Status>,
-    /// 1 for the first run, 2 after a retry, …
-    pub attempt: u32,
-    pub started_at: Option<Millis>,
-    pub ended_at: Option<Millis>,
-    /// Exported variables (`#{Namespace.NAME}`).
-    pub variables: BTreeMap<String, String>,
-    /// Test-report counts, one entry per report group.
-    pub reports: Vec<ReportCounts>,
-    pub error: Option<String>,
-    pub approval: Option<ApprovalRecord>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ReportCounts {
-    pub group: String,
-    pub passed: u32,
-    pub failed: u32,
-    pub skipped: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ArtifactRecord {
-    pub name: String,
-    /// sha256 of the artifact's manifest: its content address.
-    pub digest: String,
-    pub size: u64,
-    pub files: u64,
-    /// The action that produced it.
-    pub action: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ApprovalRecord {
-    /// `Approved` or `Rejected`.
-    pub decision: String,
-    pub comment: String,
-    pub decided_by: String,
-    pub decided_at: Millis,
-}
+use crate::clock::Millis;
+pub use crate::model::execution::{
+    ActionRecord, ApprovalRecord, ArtifactRecord, ExecutionDetail, ExecutionSummary, ReportCounts,
+    StageRecord,
+};
+use crate::model::Status;
 
 pub struct NewExecution<'a> {
     pub id: &'a str,
@@ -125,8 +36,7 @@ pub struct NewStage<'a> {
 }
 
 fn status_col(row: &Row<'_>, col: &str) -> rusqlite::Result<Option<Status>> {
-    let text: Option<String> = row.get(col)?;
-    Ok(text.and_then(|t| Status::parse(&t)))
+    super::opt_enum_col(row, col)
 }
 
 fn json_col<T: serde::de::DeserializeOwned + Default>(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoreError};
-use crate::api::Millis;
+use crate::clock::Millis;
 
 /// 3: last seen heads of watched repositories.
 ///

@@ -28,8 +28,44 @@ pub use executions::{
     ActionRecord, ApprovalRecord, ArtifactRecord, ExecutionDetail, ExecutionSummary, NewExecution,
     NewStage, ReportCounts, StageRecord,
 };
+pub use profiles::{Profile, DEFAULT_DURATION_SECONDS};
 pub use repositories::{NewRepository, Repository};
 pub use requests::{RequestKind, RunRequestRecord};
+
+/// Reads a column holding a closed set's spelling (a status, a kind, …).
+/// A spelling the set does not know is an error naming the column and the
+/// spelling, never a silent default: a row written by a newer Slipway, or
+/// edited by hand, must not be mistaken for something it is not.
+pub(crate) fn enum_col<T>(row: &rusqlite::Row<'_>, col: &str) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = crate::model::UnknownValue>,
+{
+    let text: String = row.get(col)?;
+    parse_col(row, col, &text)
+}
+
+/// [`enum_col`] for a column that may be NULL.
+pub(crate) fn opt_enum_col<T>(row: &rusqlite::Row<'_>, col: &str) -> rusqlite::Result<Option<T>>
+where
+    T: std::str::FromStr<Err = crate::model::UnknownValue>,
+{
+    let text: Option<String> = row.get(col)?;
+    text.map(|t| parse_col(row, col, &t)).transpose()
+}
+
+fn parse_col<T>(row: &rusqlite::Row<'_>, col: &str, text: &str) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = crate::model::UnknownValue>,
+{
+    text.parse().map_err(|err: crate::model::UnknownValue| {
+        let index = row.as_ref().column_index(col).unwrap_or(0);
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            format!("column `{col}`: {err}").into(),
+        )
+    })
+}
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "slipway.db";

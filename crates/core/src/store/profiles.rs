@@ -6,8 +6,8 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Store, StoreError};
-use crate::api::Millis;
-use crate::creds::Profile;
+use crate::clock::Millis;
+use serde::{Deserialize, Serialize};
 
 /// 4: credential profiles (metadata only, never a secret), local secrets'
 /// names, and the random scope that names this data directory's keychain
@@ -32,6 +32,41 @@ pub(super) const MIGRATION: &str = "CREATE TABLE profiles (
         id     INTEGER PRIMARY KEY CHECK (id = 1),
         scope  TEXT NOT NULL
     ) STRICT;";
+
+/// When a profile names no duration: STS's default for AssumeRole.
+pub const DEFAULT_DURATION_SECONDS: i64 = 3_600;
+
+/// A profile: either a user's own long-term keys (`role_arn` is `None`; the
+/// keys are in the keychain) or a role assumed from `source_profile`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Profile {
+    pub name: String,
+    pub source_profile: Option<String>,
+    pub role_arn: Option<String>,
+    pub region: Option<String>,
+    pub mfa_serial: Option<String>,
+    pub external_id: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub session_name: Option<String>,
+    pub added_at: Millis,
+}
+
+impl Profile {
+    pub fn is_role(&self) -> bool {
+        self.role_arn.is_some()
+    }
+
+    /// The account a role profile acts in, read from its ARN.
+    pub fn role_account(&self) -> Option<&str> {
+        self.role_arn
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(4))
+    }
+
+    pub fn duration(&self) -> i64 {
+        self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECONDS)
+    }
+}
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Profile> {
     Ok(Profile {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoreError};
-use crate::api::Millis;
+use crate::clock::Millis;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestKind {

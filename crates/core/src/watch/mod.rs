@@ -18,4 +18,4 @@ pub mod triggers;
 mod watcher;
 
 pub use events::{WatchError, WatchEvent};
-pub use watcher::{WatchHandle, Watcher, MAX_DELAY, QUIET};
+pub use watcher::{StartRuns, WatchHandle, Watcher, MAX_DELAY, QUIET};

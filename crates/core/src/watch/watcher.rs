@@ -30,8 +30,8 @@ use tokio::time::Instant;
 use super::fs::Watches;
 use super::schedule::Schedules;
 use super::{WatchError, WatchEvent};
-use crate::api::Clock;
-use crate::engine::Engine;
+use crate::clock::Clock;
+use crate::model::RunRequest;
 use crate::store::{Repository, Store, StoreError};
 
 mod runs;
@@ -45,13 +45,19 @@ pub const QUIET: Duration = Duration::from_millis(10);
 pub const MAX_DELAY: Duration = Duration::from_millis(250);
 
 /// The engine's wake folder (see `crate::engine::wake`): `repo add`,
-/// `remove` and `trust` poke [`crate::engine::wake::REPOSITORIES`] in it.
+/// `remove` and `trust` poke [`crate::wake::REPOSITORIES`] in it.
 const WAKE_DIR: &str = "wake";
+
+/// Whoever runs what the watcher triggers (the engine): it hands each run
+/// request out and is told the execution's id, or why none started.
+pub trait StartRuns: Send + Sync {
+    fn start_run(self: Arc<Self>, request: &RunRequest) -> Result<String, String>;
+}
 
 /// A watcher, configured but not started: subscribe first to see the
 /// events of the first look at every repository.
 pub struct Watcher {
-    engine: Arc<Engine>,
+    engine: Arc<dyn StartRuns>,
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
     data_dir: PathBuf,
@@ -73,7 +79,7 @@ enum Command {
 
 impl Watcher {
     pub fn new(
-        engine: Arc<Engine>,
+        engine: Arc<dyn StartRuns>,
         store: Arc<Store>,
         clock: Arc<dyn Clock>,
         data_dir: &Path,
@@ -231,7 +237,7 @@ struct Pending {
 }
 
 struct State {
-    engine: Arc<Engine>,
+    engine: Arc<dyn StartRuns>,
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<WatchEvent>,
@@ -302,9 +308,7 @@ impl State {
         }
         for path in paths {
             if path.parent() == Some(self.wake_dir.as_path()) {
-                if path.file_name().and_then(|n| n.to_str())
-                    == Some(crate::engine::wake::REPOSITORIES)
-                {
+                if path.file_name().and_then(|n| n.to_str()) == Some(crate::wake::REPOSITORIES) {
                     pending.reconcile = true;
                     relevant = true;
                 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::State;
-use crate::engine::RunRequest;
+use crate::model::RunRequest;
 use crate::spec::pipeline::Trigger;
 use crate::watch::triggers::{self, Cause};
 use crate::watch::{heads, snapshot, WatchEvent};
@@ -127,11 +127,7 @@ impl State {
         let (repository, pipeline, trigger) =
             (name.to_string(), pipeline.to_string(), cause.label());
         let commit = revision.to_string();
-        if self
-            .engine
-            .store()
-            .flag(crate::api::settings::WATCHING_PAUSED)
-        {
+        if self.store.flag(crate::model::settings::WATCHING_PAUSED) {
             return self.emit(WatchEvent::Paused {
                 repository,
                 pipeline,
@@ -139,7 +135,7 @@ impl State {
                 commit,
             });
         }
-        self.emit(match self.engine.start_run(&request) {
+        self.emit(match self.engine.clone().start_run(&request) {
             Ok(execution) => WatchEvent::Triggered {
                 repository,
                 pipeline,

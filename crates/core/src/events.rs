@@ -1,4 +1,4 @@
-//! The one event stream. Every transport delivers the same `{name, payload}`
+//! The event types of the one event stream. Every transport delivers the same `{name, payload}`
 //! objects: Tauri as window events, `slipway serve` as server-sent events.
 
 use serde::{Deserialize, Serialize};
@@ -12,15 +12,15 @@ pub enum Event {
     Notification(Notification),
     /// An execution started, changed status, or one of its stages or
     /// actions did: the summary as it is now (re-read details if needed).
-    Execution(crate::store::ExecutionSummary),
+    Execution(crate::model::ExecutionSummary),
     /// A batch of an action's log output (whole lines).
     Log(LogChunk),
     /// A deployment started, moved traffic, or ended: the record as it is now.
-    Deployment(crate::store::Deployment),
+    Deployment(crate::model::Deployment),
     /// A local environment changed: a set started or stopped, traffic
     /// moved, an instance's state or health changed, a deployment's
     /// progress moved. The environment as it is now.
-    Environment(crate::deploy::EnvironmentLive),
+    Environment(crate::model::EnvironmentLive),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -1,0 +1,80 @@
+//! A local environment as it serves now: what the Environments page shows
+//! and `environment` events announce.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A local environment as it serves now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct EnvironmentLive {
+    pub pipeline: String,
+    pub environment: String,
+    /// Where its router listens.
+    pub listen: String,
+    /// The sets with instances, the serving one first.
+    pub sets: Vec<LiveSetInfo>,
+    /// The deployment moving this environment now, if one is.
+    pub progress: Option<DeployProgress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LiveSetInfo {
+    /// `blue` or `green`.
+    pub name: String,
+    pub deployment_id: String,
+    pub revision: String,
+    /// Its share of new requests, in percent (0 for a standby set kept for
+    /// termination-wait, or a set not routed to yet).
+    pub percent: u32,
+    pub instances: Vec<LiveInstance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LiveInstance {
+    pub index: u32,
+    pub port: u16,
+    pub pid: Option<u32>,
+    pub state: InstanceStatus,
+    /// The health check's latest verdict; none before it decided.
+    pub health: Option<HealthStatus>,
+    /// Whether the router sends it new requests.
+    pub in_service: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    Starting,
+    Running,
+    Restarting,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Healthy,
+    Unhealthy,
+}
+
+/// Where a running deployment is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DeployProgress {
+    pub deployment_id: String,
+    /// What it does now, in words ("batch 2 of 3", "20% on green", "baking").
+    pub phase: String,
+    /// In-place deployments: the batch being deployed (1-based) and how many.
+    pub batch: Option<u32>,
+    pub batches: Option<u32>,
+    /// New-set deployments: the new set's share of traffic over time.
+    pub traffic: Vec<TrafficPoint>,
+    /// When the bake (or a traffic step's hold) ends, in ms since the epoch.
+    pub until: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct TrafficPoint {
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    pub percent: u32,
+}

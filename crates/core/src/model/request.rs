@@ -1,0 +1,134 @@
+//! What a running engine is asked to do. Every surface (the UI, the CLI,
+//! the tray, the watcher) asks with one of these; a request from another
+//! process travels through the database as one typed JSON column, so it
+//! survives either side dying.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Run a pipeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRequest {
+    /// `REPO/PIPELINE`, or `PIPELINE` where that names one pipeline.
+    pub pipeline: String,
+    /// A branch, tag or commit; default: the head of the current branch.
+    #[serde(default)]
+    pub revision: Option<String>,
+    /// `--var NAME=VALUE` overrides of pipeline variables.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// `manual`, `push:<branch>`, …
+    pub trigger: String,
+    /// The branch the revision was pushed to, when a commit id names it.
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+/// Retry a failed, stopped or interrupted execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryRequest {
+    pub execution: String,
+}
+
+/// Roll an environment back: a new deployment of an earlier revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackRequest {
+    pub environment: String,
+    /// The pipeline whose environment it is, when several have one of that name.
+    #[serde(default)]
+    pub pipeline: Option<String>,
+    /// Restore this successful deployment's revision (default: the last
+    /// successful revision before the current one).
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// One request to the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineRequest {
+    Run(RunRequest),
+    Retry(RetryRequest),
+    Rollback(RollbackRequest),
+}
+
+impl EngineRequest {
+    /// `run`, `retry` or `rollback`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineRequest::Run(_) => "run",
+            EngineRequest::Retry(_) => "retry",
+            EngineRequest::Rollback(_) => "rollback",
+        }
+    }
+}
+
+/// An execution's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExecutionId(pub String);
+
+/// A deployment's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeploymentId(pub String);
+
+/// What the engine started for a request: a run or a retry starts an
+/// execution, a rollback a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Started {
+    Execution(ExecutionId),
+    Deployment(DeploymentId),
+}
+
+impl Started {
+    pub fn id(&self) -> &str {
+        match self {
+            Started::Execution(ExecutionId(id)) | Started::Deployment(DeploymentId(id)) => id,
+        }
+    }
+}
+
+impl std::fmt::Display for ExecutionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for DeploymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_answers_keep_their_shape_as_json() {
+        let request = EngineRequest::Rollback(RollbackRequest {
+            environment: "production".into(),
+            pipeline: Some("shop/release".into()),
+            to: None,
+        });
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "rollback", "environment": "production",
+                               "pipeline": "shop/release", "to": null})
+        );
+        assert_eq!(
+            serde_json::from_value::<EngineRequest>(json).unwrap(),
+            request
+        );
+        let started = Started::Deployment(DeploymentId("d1".into()));
+        assert_eq!(
+            serde_json::to_value(&started).unwrap(),
+            serde_json::json!({"deployment": "d1"})
+        );
+        assert!(serde_json::from_str::<EngineRequest>(r#"{"kind":"deploy"}"#).is_err());
+    }
+}
