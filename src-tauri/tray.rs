@@ -140,8 +140,7 @@ fn set_watching_paused(app: &AppHandle, paused: bool) {
     let core = app.state::<Arc<Core>>().inner().clone();
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
-        let request = serde_json::json!({ "watching_paused": paused });
-        if let Err(err) = core.call("settings", request).await {
+        if let Err(err) = slipway_core::api::tray::set_watching_paused(&core, paused).await {
             tracing::warn!(%err, "could not change watching");
         }
         refresh(&handle);
@@ -174,12 +173,8 @@ fn confirm_rollback(app: &AppHandle, pipeline: String, environment: String, to: 
             }
             let core = handle.state::<Arc<Core>>().inner().clone();
             tauri::async_runtime::spawn(async move {
-                let request = serde_json::json!({
-                    "environment": environment,
-                    "pipeline": pipeline,
-                    "to": to,
-                });
-                if let Err(err) = core.call("rollback", request).await {
+                let rollback = slipway_core::api::tray::roll_back(&core, pipeline, environment, to);
+                if let Err(err) = rollback.await {
                     let _ = core.event_sender().send(Event::Notification(Notification {
                         title: "Rollback refused".into(),
                         body: err.message,

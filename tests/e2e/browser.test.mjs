@@ -610,7 +610,7 @@ describe("an environment with 100,000 deployments", () => {
   });
 });
 
-// The whole story, in a data directory of its own: the demo offered on
+// The demo's whole story, in a data directory of its own: the demo offered on
 // an empty Pipelines page, released, approved, released again by a commit,
 // and rolled back from Environments. Production's canary holds 1 minute per
 // release (the demo's contract), so this takes a few minutes.

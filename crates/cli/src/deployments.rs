@@ -2,10 +2,11 @@
 //! deployment history and the one-command rollback.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use slipway_core::api::{Deployment, DeploymentDetail, DeploymentStatus, DeploymentsResponse};
-use slipway_core::engine::{self, Engine};
+use slipway_core::api::{
+    cmd, Deployment, DeploymentDetail, DeploymentStatus, DeploymentsResponse, RollbackRequest,
+};
+use slipway_core::engine;
 
 use crate::{output, CliError};
 
@@ -136,88 +137,54 @@ pub struct RollbackArgs {
     json: bool,
 }
 
-/// Rolls back in the running engine (the desktop app, `serve`, `watch`),
-/// or, when none runs, in this process.
+/// Rolls back through the core's one door: in the running engine (the
+/// desktop app, `serve`, `watch`), or, when none runs, in this process.
 pub fn rollback(data_dir: Option<PathBuf>, args: RollbackArgs) -> Result<(), CliError> {
     crate::init_logging("warn");
     let core = crate::open_core(data_dir, "cli")?;
     let runtime = crate::runtime()?;
     let failed = |e: String| CliError::Failed(e);
-    let lock = match engine::acquire_lock(core.data_dir()) {
-        Ok(lock) => lock,
-        Err(engine::LockError::Held { .. }) => {
-            return runtime.block_on(async {
-                let value = core
-                    .call(
-                        "rollback",
-                        serde_json::json!({
-                            "environment": args.environment,
-                            "pipeline": args.pipeline,
-                            "to": args.to,
-                        }),
-                    )
-                    .await?;
-                let id = value["id"].as_str().unwrap_or_default().to_string();
-                eprintln!("rollback {id} started by the running engine");
-                if !args.wait && !args.json {
-                    println!("{id}");
-                    return Ok(());
-                }
-                let detail = if args.wait {
-                    engine::wait_for_deployment(core.store(), core.data_dir(), &id)
-                        .await
-                        .map_err(|e| failed(e.to_string()))?
-                } else {
-                    core.store()
-                        .deployment(&id)
-                        .map_err(|e| failed(e.to_string()))?
-                        .ok_or_else(|| failed(format!("no deployment `{id}`")))?
-                };
-                report(&detail, args.json, args.wait)
-            });
-        }
-        Err(err) => return Err(CliError::Failed(err.to_string())),
+    let request = RollbackRequest {
+        environment: args.environment,
+        pipeline: args.pipeline,
+        to: args.to,
     };
     runtime.block_on(async {
-        let engine = Arc::new(
-            Engine::start(
-                core.store().clone(),
-                core.data_dir(),
-                core.clock().clone(),
-                core.event_sender(),
-                1,
-                &lock,
-            )
-            .map_err(|e| failed(e.to_string()))?,
-        );
-        let prepared = engine
-            .deployer
-            .prepare_rollback(
-                &args.environment,
-                args.pipeline.as_deref(),
-                args.to.as_deref(),
-            )
-            .map_err(|e| failed(e.to_string()))?;
-        let id = prepared.deployment.id.clone();
-        eprintln!(
-            "rollback {id}: {} back to {}",
-            prepared.deployment.environment,
-            output::short(&prepared.deployment.revision)
-        );
-        engine.deployer.perform(prepared).await;
-        let served = engine.deployer.serves_any().await;
-        engine.deployer.shut_down().await;
-        if served {
+        let id = core.command::<cmd::Rollback>(request).await?.id;
+        let store = core.store();
+        let read = |id: &str| {
+            store
+                .deployment(id)
+                .map_err(|e| failed(e.to_string()))?
+                .ok_or_else(|| failed(format!("no deployment `{id}`")))
+        };
+        if core.runs_here().await {
+            let started = read(&id)?;
             eprintln!(
-                "note: no Slipway engine is running, so the environment stops with this command; \
-                 the desktop app or `slipway serve` brings it back at this revision"
+                "rollback {id}: {} back to {}",
+                started.deployment.environment,
+                output::short(&started.deployment.revision)
             );
+            if core.settle().await.is_some_and(|s| s.served_environments) {
+                eprintln!(
+                    "note: no Slipway engine is running, so the environment stops with this command; \
+                     the desktop app or `slipway serve` brings it back at this revision"
+                );
+            }
+            return report(&read(&id)?, args.json, args.wait);
         }
-        let detail = core
-            .store()
-            .deployment(&id)
-            .map_err(|e| failed(e.to_string()))?
-            .ok_or_else(|| failed(format!("no deployment `{id}`")))?;
+        eprintln!("rollback {id} started by the running engine");
+        if !args.wait && !args.json {
+            println!("{id}");
+            return Ok(());
+        }
+        let detail = if args.wait {
+            engine::wait_for_deployment(store, core.data_dir(), &id)
+                .await
+                .map_err(|e| failed(e.to_string()))?
+        } else {
+            read(&id)?
+        };
         report(&detail, args.json, args.wait)
     })
 }

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use slipway_core::api::{ExecutionDetail, ExecutionsResponse};
-use slipway_core::engine::{self, Engine, Plan, Resume, RunRequest, Status};
-use slipway_core::store::RequestKind;
+use slipway_core::api::{
+    cmd, ApiError, Core, ExecutionDetail, ExecutionRequest, ExecutionsResponse, RunPipelineRequest,
+};
+use slipway_core::engine::{self, Status};
 
 use crate::{output, CliError};
 
@@ -42,28 +42,18 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.to_string()))
 }
 
-/// Runs an execution in this process, from start to end. The process holds
-/// the data directory's engine lock meanwhile; approvals and stops from
-/// other terminals reach it through the database.
+/// Runs a pipeline: in the running engine (the desktop app, `serve`,
+/// `watch`) when one is, otherwise in this process, from start to end.
+/// Approvals and stops from other terminals reach it through the database.
 pub fn run(data_dir: Option<PathBuf>, args: RunArgs) -> Result<(), CliError> {
-    let request = RunRequest {
-        pipeline: args.pipeline.clone(),
-        revision: args.revision.clone(),
-        variables: args.vars.iter().cloned().collect::<BTreeMap<_, _>>(),
-        trigger: "manual".into(),
-        branch: None,
+    let request = RunPipelineRequest {
+        pipeline: args.pipeline,
+        revision: args.revision,
+        variables: Some(args.vars.into_iter().collect::<BTreeMap<_, _>>()),
     };
-    drive(
-        data_dir,
-        args.max_parallel,
-        args.wait,
-        args.json,
-        (RequestKind::Run, request.clone()),
-        |engine| {
-            let plan = engine.create(&request)?;
-            Ok((plan, Resume::default()))
-        },
-    )
+    drive(data_dir, args.max_parallel, args.wait, args.json, |core| {
+        Box::pin(core.command::<cmd::Run>(request))
+    })
 }
 
 #[derive(clap::Args, Debug)]
@@ -80,108 +70,76 @@ pub struct RetryArgs {
 /// Re-runs the failed stage's failed actions on the same revision and
 /// artifacts, then the stages after it.
 pub fn retry(data_dir: Option<PathBuf>, args: RetryArgs) -> Result<(), CliError> {
-    let request = RunRequest {
-        pipeline: args.id.clone(),
-        trigger: "manual".into(),
-        ..Default::default()
-    };
-    drive(
-        data_dir,
-        None,
-        args.wait,
-        args.json,
-        (RequestKind::Retry, request),
-        |engine| engine.retry(&args.id),
-    )
+    let request = ExecutionRequest { id: args.id };
+    drive(data_dir, None, args.wait, args.json, |core| {
+        Box::pin(core.command::<cmd::Retry>(request))
+    })
 }
 
-/// Starts what `begin` plans and runs it to its end, in this process, when
-/// no other process is the data directory's engine. When one is (the
-/// desktop app, `serve`, `watch`), the request goes to it instead: then
-/// `--wait` and `--json` wait for the end, and without them the command
-/// returns once the execution started.
+type Started<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<ExecutionRequest, ApiError>> + Send + 'a>,
+>;
+
+/// Sends the request `start` makes through the core's one door. When this
+/// process carried it out (no other process is the engine), waits for the
+/// execution's end. When the running engine took it, `--wait` and `--json`
+/// wait for the end, and without them the command returns once the
+/// execution started.
 fn drive(
     data_dir: Option<PathBuf>,
     max_parallel: Option<usize>,
     wait: bool,
     json: bool,
-    request: (RequestKind, RunRequest),
-    begin: impl FnOnce(&Engine) -> Result<(Plan, Resume), engine::EngineError>,
+    start: impl for<'a> FnOnce(&'a Core) -> Started<'a>,
 ) -> Result<(), CliError> {
     crate::init_logging("warn");
     let core = crate::open_core(data_dir, "cli")?;
+    if let Some(n) = max_parallel {
+        core.set_max_parallel(n);
+    }
     let runtime = crate::runtime()?;
-    let failed = |e: engine::EngineError| CliError::Failed(e.to_string());
-    let lock = match engine::acquire_lock(core.data_dir()) {
-        Ok(lock) => lock,
-        Err(engine::LockError::Held { .. }) => {
-            return runtime.block_on(hand_over(&core, wait, json, request));
+    let failed = |e: engine::EngineError| CliError::from(ApiError::from(e));
+    let detail = runtime.block_on(async {
+        let id = start(&core).await?.id;
+        let store = core.store();
+        if core.runs_here().await {
+            if let Some(started) = store.execution(&id).map_err(ApiError::from)? {
+                let s = &started.summary;
+                eprintln!(
+                    "execution {} of {} at {} ({})",
+                    s.id,
+                    s.pipeline,
+                    output::short(&s.revision),
+                    s.message
+                );
+            }
+            let settled = core.settle().await;
+            if settled.is_some_and(|s| s.served_environments) {
+                eprintln!(
+                    "note: no Slipway engine is running, so the environments this run deployed stop with it; \
+                     the desktop app or `slipway serve` keeps them up (and brings them back at their last good revision)"
+                );
+            }
+            let detail = store
+                .execution(&id)
+                .map_err(ApiError::from)?
+                .ok_or_else(|| failed(engine::EngineError::NoSuchExecution(id.clone())))?;
+            return Ok::<_, CliError>(Some(detail));
         }
-        Err(err) => return Err(CliError::Failed(err.to_string())),
-    };
-    let final_status = runtime.block_on(async {
-        let engine = Arc::new(
-            Engine::start(
-                core.store().clone(),
-                core.data_dir(),
-                core.clock().clone(),
-                core.event_sender(),
-                max_parallel.unwrap_or_else(engine::default_max_parallel),
-                &lock,
-            )
-            .map_err(failed)?,
-        );
-        let (plan, resume) = begin(&engine).map_err(failed)?;
-        eprintln!(
-            "execution {} of {}/{} at {} ({})",
-            plan.id,
-            plan.repository.name,
-            plan.pipeline.name,
-            output::short(&plan.revision.commit),
-            plan.revision.message
-        );
-        let detail = engine.run_from(plan, resume).await.map_err(failed)?;
-        if engine.deployer.serves_any().await {
-            eprintln!(
-                "note: no Slipway engine is running, so the environments this run deployed stop with it; \
-                 the desktop app or `slipway serve` keeps them up (and brings them back at their last good revision)"
-            );
+        eprintln!("execution {id} started by the running engine");
+        if !wait && !json {
+            println!("{id}");
+            return Ok(None);
         }
-        engine.deployer.shut_down().await;
-        if json {
-            output::print_json(&serde_json::to_value(&detail).unwrap_or_default());
-        } else {
-            print_detail(&detail);
-        }
-        Ok::<_, CliError>(detail.summary.status)
+        Ok(Some(
+            engine::wait_for_end(store, core.data_dir(), &id)
+                .await
+                .map_err(failed)?,
+        ))
     })?;
-    drop(lock);
-    if wait && final_status != Status::Succeeded {
-        return Err(CliError::Quiet(1));
-    }
-    Ok(())
-}
-
-/// Leaves the request for the running engine; waits if asked to.
-async fn hand_over(
-    core: &slipway_core::api::Core,
-    wait: bool,
-    json: bool,
-    (kind, request): (RequestKind, RunRequest),
-) -> Result<(), CliError> {
-    let failed = |e: engine::EngineError| CliError::Failed(e.to_string());
-    let store = core.store();
-    let id = engine::submit(store, core.data_dir(), kind, &request, core.clock().now())
-        .await
-        .map_err(failed)?;
-    eprintln!("execution {id} started by the running engine");
-    if !wait && !json {
-        println!("{id}");
+    let Some(detail) = detail else {
         return Ok(());
-    }
-    let detail = engine::wait_for_end(store, core.data_dir(), &id)
-        .await
-        .map_err(failed)?;
+    };
     if json {
         output::print_json(&serde_json::to_value(&detail).unwrap_or_default());
     } else {

@@ -156,6 +156,7 @@ fn main() -> ExitCode {
     }
     #[cfg(not(unix))]
     let _ = lists;
+    let json = wants_json();
     let result = match cli.command {
         Command::Status { json } => status(cli.data_dir, json),
         Command::Repo(command) => repo::run(cli.data_dir, command),
@@ -191,9 +192,24 @@ fn main() -> ExitCode {
         Err(CliError::Quiet(code)) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err}");
+            // A script that asked for JSON gets its error as JSON too, with
+            // the stable code it can branch on.
+            if json {
+                output::print_json(&serde_json::json!({
+                    "error": {"code": err.code(), "message": err.to_string()}
+                }));
+            }
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// Whether the command was asked for JSON output (`--json`).
+/// Each subcommand owns its `--json` flag, so the words typed are read
+/// rather than every variant matched again; clap has already refused the
+/// flag where a command does not take it.
+fn wants_json() -> bool {
+    std::env::args().skip(1).any(|a| a == "--json")
 }
 
 /// An operation that failed: what to tell the person, and the exit code.
@@ -215,6 +231,18 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The stable code `--json` prints with the message.
+    fn code(&self) -> slipway_core::api::ErrorCode {
+        use slipway_core::api::ErrorCode;
+        match self {
+            CliError::Api(err) => err.code,
+            CliError::Open(slipway_core::api::OpenError::Store(err)) => err.code(),
+            CliError::DataDir(_) | CliError::Open(_) => ErrorCode::Io,
+            CliError::Usage(_) => ErrorCode::InvalidInput,
+            CliError::Failed(_) | CliError::Quiet(_) => ErrorCode::Failed,
+        }
+    }
+
     fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,

@@ -58,7 +58,7 @@ fn main() {
     for _ in 0..3 {
         // Upper bound: the producer writing the file itself.
         direct.push(shell_to_file(producer.clone()));
-        // The baseline: the same bytes `cat`-ed to a file.
+        // The baseline: the same bytes `cat`-ed to a file.
         cat.push(shell_to_file(format!("{producer} | cat")));
         // The runner: one build whose only command is the producer, with a
         // sink that receives every batch (as the engine's event bus would).

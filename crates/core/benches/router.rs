@@ -1,4 +1,4 @@
-//! Router overhead, side by side in one run (issue 6, "Benchmarks"): the
+//! Router overhead, side by side in one run (BENCHMARKS.md, "Traffic router"): the
 //! same static nginx backend under the same `wrk -t1 -c8 -d10s` load,
 //! direct, through nginx as a reverse proxy with upstream keep-alive, and
 //! through Slipway's router; then the switch time (from `set_sets` to the

@@ -23,8 +23,22 @@ pub enum DemoError {
     Exists(PathBuf),
     #[error("cannot write the demo repository at {path}: {message}")]
     Write { path: PathBuf, message: String },
+    #[error("{0}")]
+    Port(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
+}
+
+impl DemoError {
+    /// The stable code this error crosses boundaries with.
+    pub fn code(&self) -> crate::model::ErrorCode {
+        use crate::model::ErrorCode;
+        match self {
+            DemoError::Exists(_) => ErrorCode::AlreadyExists,
+            DemoError::Port(_) => ErrorCode::InvalidInput,
+            DemoError::Write { .. } | DemoError::Repo(_) => ErrorCode::Io,
+        }
+    }
 }
 
 const SERVER: &str = r#"# The demo shop: answers its version on /, and 200 on /healthz.
@@ -192,6 +206,26 @@ stages:
     )
 }
 
+/// The demo's two router ports: different, and free on 127.0.0.1 now.
+fn ports_free((staging, production): (u16, u16)) -> Result<(), DemoError> {
+    if staging == production {
+        return Err(DemoError::Port(format!(
+            "staging and production need two different ports (both are {staging})"
+        )));
+    }
+    for (port, env) in [(staging, "staging"), (production, "production")] {
+        if port == 0 {
+            return Err(DemoError::Port(format!(
+                "the {env} port must be from 1 to 65535"
+            )));
+        }
+        if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return Err(DemoError::Port(format!("port {port} for the demo's {env} is not free on 127.0.0.1 ({e}); choose another {env} port")));
+        }
+    }
+    Ok(())
+}
+
 /// Creates the demo repository at `<data_dir>/demo/shop` with one commit,
 /// adds it to Slipway and trusts it (its code is ours). `ports` are the
 /// staging and production routers' ports.
@@ -203,8 +237,12 @@ pub fn create(
 ) -> Result<crate::repos::RepositoryInfo, DemoError> {
     let dir = data_dir.join("demo").join("shop");
     if dir.exists() {
+        // An existing demo reports itself: its own routers may hold the ports.
         return Err(DemoError::Exists(dir));
     }
+    // Say now, where the demo is offered, that a port cannot be had,
+    // rather than at its first deployment.
+    ports_free(ports)?;
     let write_err = |path: &Path, e: &dyn std::fmt::Display| DemoError::Write {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -225,13 +263,8 @@ pub fn create(
         }
         std::fs::write(&path, text).map_err(|e| write_err(&path, &e))?;
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let script = dir.join("scripts/validate.sh");
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| write_err(&script, &e))?;
-    }
+    let script = dir.join("scripts/validate.sh");
+    crate::platform::fs::set_mode(&script, 0o755).map_err(|e| write_err(&script, &e))?;
     commit_all(&dir, "The demo shop").map_err(|e| write_err(&dir, &e))?;
     let added = repos::add(store, &dir, Some(NAME), true, now)?;
     Ok(added)

@@ -36,10 +36,25 @@ pub struct Notification {
     pub title: String,
     pub body: String,
     pub level: NotificationLevel,
-    /// The UI route it is about (`#/executions/ID`, `#/environments`):
-    /// clicking the notification opens the window there.
+    /// What it is about: clicking the notification (or the toast) opens
+    /// the window on it.
     #[serde(default)]
-    pub target: Option<String>,
+    pub target: Option<NotificationTarget>,
+}
+
+/// What a notification is about. Each surface maps it to its own way of
+/// showing it (the UI to a route).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NotificationTarget {
+    /// An execution: its page.
+    Execution { id: String },
+    /// A pipeline's environment: the Environments page.
+    Environment {
+        /// `REPO/PIPELINE`.
+        pipeline: String,
+        environment: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -153,13 +153,19 @@ pub fn remove(store: &Store, name: &str) -> Result<RepositoryInfo, RepoError> {
     Ok(RepositoryInfo::of(repo))
 }
 
-pub fn set_trusted(store: &Store, name: &str, trusted: bool) -> Result<RepositoryInfo, RepoError> {
+/// Trusts (or distrusts) a repository. Trusting it records its current
+/// heads, at `now`, as the baseline the watcher starts from.
+pub fn set_trusted(
+    store: &Store,
+    name: &str,
+    trusted: bool,
+    now: Millis,
+) -> Result<RepositoryInfo, RepoError> {
     let repo = store
         .set_trusted(name, trusted)?
         .ok_or_else(|| RepoError::NotFound(name.to_string()))?;
     if trusted {
         if let Ok(git) = git2::Repository::open(&repo.path) {
-            let now = chrono::Utc::now().timestamp_millis();
             record_baseline(store, name, &git, now);
         }
     }

@@ -40,12 +40,10 @@ impl GitRepo {
         std::fs::write(full, content).unwrap();
     }
 
-    #[cfg(unix)]
+    /// Writes a file with git's executable mode (where the OS keeps modes).
     pub fn write_executable(&self, path: &str, content: &str) {
-        use std::os::unix::fs::PermissionsExt;
         self.write(path, content);
-        let full = self.path().join(path);
-        std::fs::set_permissions(full, std::fs::Permissions::from_mode(0o755)).unwrap();
+        crate::platform::fs::set_mode(&self.path().join(path), 0o755).unwrap();
     }
 
     /// Commits every change in the work tree; returns the commit id.

@@ -8,7 +8,7 @@ mod creds_support;
 use std::sync::Arc;
 
 use creds_support::{account, Data};
-use slipway_core::api::{Core, ErrorCode, ProfilesResponse, SystemClock};
+use slipway_core::api::{Core, ErrorCode, Host, ProfilesResponse, SystemClock};
 use slipway_core::creds::{self, Profile};
 
 /// The `profiles` response, checked to hold no secret.
@@ -25,7 +25,7 @@ async fn list(core: &Core) -> ProfilesResponse {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_accounts_page_shows_chains_and_expiries_but_never_a_secret() {
     let data = Data::new();
-    let core = Core::open(data.dir.path(), "cli", Arc::new(SystemClock)).unwrap();
+    let core = Core::open(data.dir.path(), Host::Cli, Arc::new(SystemClock)).unwrap();
     let prod_account = account();
     let me = Profile {
         name: "me".into(),
@@ -96,7 +96,7 @@ async fn the_accounts_page_shows_chains_and_expiries_but_never_a_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mfa_profile_asks_for_its_code_with_a_code_the_ui_can_branch_on() {
     let data = Data::new();
-    let core = Core::open(data.dir.path(), "cli", Arc::new(SystemClock)).unwrap();
+    let core = Core::open(data.dir.path(), Host::Cli, Arc::new(SystemClock)).unwrap();
     let me = Profile {
         name: "me".into(),
         ..Profile::default()
@@ -132,7 +132,7 @@ async fn an_mfa_profile_asks_for_its_code_with_a_code_the_ui_can_branch_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_added_from_the_ui_keep_their_secret_in_the_keychain_only() {
     let data = Data::new();
-    let core = Core::open(data.dir.path(), "cli", Arc::new(SystemClock)).unwrap();
+    let core = Core::open(data.dir.path(), Host::Cli, Arc::new(SystemClock)).unwrap();
     let added = core
         .call(
             "profile_add",

@@ -275,7 +275,7 @@ async fn import_reads_aws_files_without_changing_them() {
     let imported: Vec<(&str, &str)> = report
         .imported
         .iter()
-        .map(|i| (i.name.as_str(), i.kind))
+        .map(|i| (i.name.as_str(), i.kind.as_str()))
         .collect();
     assert_eq!(
         imported,

@@ -222,6 +222,7 @@ fn context(dir: &Path, ignore_stop_failures: bool) -> HookContext {
             dir.join("record.txt").display().to_string(),
         )],
         grace: Some(Duration::from_millis(200)),
+        clock: slipway_core::clock::system(),
     }
 }
 

@@ -87,6 +87,7 @@ impl Fixture {
             port: None,
             env: Vec::new(),
             grace,
+            clock: slipway_core::clock::system(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Real buildspecs and appspecs from public repositories (../shared/corpus):
+//! Real buildspecs and appspecs from public repositories (a corpus kept
+//! beside the clone, not in it; [`corpus`] says where it is looked for):
 //! every file AWS accepts must validate, and every file AWS rejects must be
 //! refused with a located error that says why.
 

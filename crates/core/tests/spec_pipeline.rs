@@ -1,5 +1,5 @@
-//! Pipeline files as a user writes them: the example from
-//! PIPELINE-FORMAT.md validates clean, and every cross-check failure is
+//! Pipeline files as a user writes them: a full example using every part of
+//! the format validates clean, and every cross-check failure is
 //! reported where it happens.
 
 use slipway_core::spec::pipeline::{
@@ -7,7 +7,7 @@ use slipway_core::spec::pipeline::{
     Provider, StageFailure, Strategy, Trigger, CODEDEPLOY_NAMES, STRATEGY_NAMES,
 };
 
-/// The example from PIPELINE-FORMAT.md, verbatim.
+/// A pipeline file using every part of the format.
 const EXAMPLE: &str = r##"version: 1
 name: web                          # optional; default: the file stem
 execution-mode: superseded         # superseded (default) | queued | parallel

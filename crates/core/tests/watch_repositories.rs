@@ -117,7 +117,7 @@ async fn a_repository_added_while_watching_is_watched_and_an_untrusted_one_is_no
     assert_eq!(world.executions().len(), 1, "the untrusted repository ran");
 
     // No longer trusted: no longer watched.
-    slipway_core::repos::set_trusted(&world.store, "shop", false).unwrap();
+    slipway_core::repos::set_trusted(&world.store, "shop", false, 2).unwrap();
     slipway_core::engine::wake::poke(&world.data, slipway_core::engine::wake::REPOSITORIES)
         .unwrap();
     world

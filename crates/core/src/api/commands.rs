@@ -16,7 +16,7 @@ pub async fn status(core: &Core, _: StatusRequest) -> Result<StatusResponse, Api
     Ok(StatusResponse {
         version: env!("CARGO_PKG_VERSION").into(),
         data_dir: core.data_dir.display().to_string(),
-        host: core.host.into(),
+        host: core.host,
         os: crate::platform::os_name().into(),
         pid: std::process::id(),
         started_at: core.started_at,
@@ -136,36 +136,32 @@ pub async fn stop(core: &Core, req: StopRequest) -> Result<ExecutionRequest, Api
     Ok(ExecutionRequest { id: req.id })
 }
 
-/// Hands a request to the data directory's engine (this process's or
-/// another's) and returns the id of what it started.
-async fn submit(
-    core: &Core,
-    kind: crate::store::RequestKind,
-    request: &crate::engine::RunRequest,
-) -> Result<String, ApiError> {
-    Ok(crate::engine::submit(&core.store, &core.data_dir, kind, request, core.clock.now()).await?)
-}
-
 pub async fn run(core: &Core, req: RunPipelineRequest) -> Result<ExecutionRequest, ApiError> {
-    let request = crate::engine::RunRequest {
+    let request = crate::model::EngineRequest::Run(crate::model::RunRequest {
         pipeline: req.pipeline,
         revision: req.revision,
         variables: req.variables.unwrap_or_default(),
-        trigger: "manual".into(),
+        trigger: crate::model::ExecutionTrigger::Manual,
         branch: None,
-    };
-    let id = submit(core, crate::store::RequestKind::Run, &request).await?;
+    });
+    let id = execution_started(core.submit(request).await?)?;
     Ok(ExecutionRequest { id })
 }
 
 pub async fn retry(core: &Core, req: ExecutionRequest) -> Result<ExecutionRequest, ApiError> {
-    let request = crate::engine::RunRequest {
-        pipeline: req.id,
-        trigger: "manual".into(),
-        ..Default::default()
-    };
-    let id = submit(core, crate::store::RequestKind::Retry, &request).await?;
+    let request =
+        crate::model::EngineRequest::Retry(crate::model::RetryRequest { execution: req.id });
+    let id = execution_started(core.submit(request).await?)?;
     Ok(ExecutionRequest { id })
+}
+
+fn execution_started(started: crate::model::Started) -> Result<String, ApiError> {
+    match started {
+        crate::model::Started::Execution(id) => Ok(id.0),
+        other => Err(ApiError::internal(format!(
+            "the engine answered a run with {other:?}"
+        ))),
+    }
 }
 
 pub async fn deployments(
@@ -194,85 +190,23 @@ pub async fn environments(
     core: &Core,
     _: EnvironmentsRequest,
 ) -> Result<EnvironmentsResponse, ApiError> {
-    let store = &core.store;
-    let mut environments = Vec::new();
-    for (pipeline, environment) in store.deployment_environments()? {
-        let latest = store
-            .deployments(Some(&environment), Some(&pipeline), 1)?
-            .into_iter()
-            .next();
-        let current = store.last_good_deployment(&pipeline, &environment, None)?;
-        let rollback_target = match &current {
-            Some(c) => store.last_good_deployment(&pipeline, &environment, Some(&c.id))?,
-            None => None,
-        };
-        let spec: Option<crate::spec::pipeline::Environment> = latest
-            .as_ref()
-            .and_then(|d| store.deployment_spec(&d.id).ok().flatten())
-            .and_then(|text| serde_json::from_str(&text).ok());
-        let (provider, listen, instances) = match spec.map(|s| s.provider) {
-            Some(crate::spec::pipeline::Provider::Local {
-                instances, listen, ..
-            }) => ("local", listen, Some(instances as u32)),
-            Some(crate::spec::pipeline::Provider::Command { .. }) => ("command", None, None),
-            None => ("local", None, None),
-        };
-        let live = core
-            .engine()
-            .and_then(|e| e.deployer.live(&pipeline, &environment));
-        environments.push(EnvironmentInfo {
-            live,
-            pipeline,
-            environment,
-            provider: provider.into(),
-            listen,
-            instances,
-            current,
-            latest,
-            rollback_target,
-        });
-    }
-    Ok(EnvironmentsResponse { environments })
+    let engine = core.engine();
+    let deployer = engine.as_ref().map(|e| e.deployer.as_ref());
+    Ok(EnvironmentsResponse {
+        environments: crate::deploy::overview::environments(&core.store, deployer)?,
+    })
 }
 
 pub async fn rollback(core: &Core, req: RollbackRequest) -> Result<DeploymentRequest, ApiError> {
-    let request = crate::engine::RunRequest {
-        pipeline: req.environment,
-        revision: req.to,
-        variables: req
-            .pipeline
-            .map(|p| std::collections::BTreeMap::from([("pipeline".to_string(), p)]))
-            .unwrap_or_default(),
-        trigger: "rollback".into(),
-        branch: None,
-    };
-    let id = submit(core, crate::store::RequestKind::Rollback, &request).await?;
-    Ok(DeploymentRequest { id })
-}
-
-/// The demo's two router ports: different, and free on 127.0.0.1 now.
-fn demo_ports_free((staging, production): (u16, u16)) -> Result<(), ApiError> {
-    if staging == production {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            format!("staging and production need two different ports (both are {staging})"),
-        ));
+    match core
+        .submit(crate::model::EngineRequest::Rollback(req))
+        .await?
+    {
+        crate::model::Started::Deployment(id) => Ok(DeploymentRequest { id: id.0 }),
+        other => Err(ApiError::internal(format!(
+            "the engine answered a rollback with {other:?}"
+        ))),
     }
-    for (port, env) in [(staging, "staging"), (production, "production")] {
-        if port == 0 {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInput,
-                format!("the {env} port must be from 1 to 65535"),
-            ));
-        }
-        if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInput,
-                format!("port {port} for the demo's {env} is not free on 127.0.0.1 ({e}); choose another {env} port"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 pub async fn tray_menu(core: &Core, _: TrayMenuRequest) -> Result<tray::TrayMenu, ApiError> {
@@ -284,20 +218,11 @@ pub async fn demo(core: &Core, req: DemoRequest) -> Result<RepositoryInfo, ApiEr
         req.staging_port.unwrap_or(crate::demo::STAGING_PORT),
         req.production_port.unwrap_or(crate::demo::PRODUCTION_PORT),
     );
-    // Say now, where the demo is offered, that a port cannot be had,
-    // rather than at its first deployment. (An existing demo reports
-    // itself instead: its own routers may hold the ports.)
-    if !core.data_dir.join("demo").join("shop").exists() {
-        demo_ports_free(ports)?;
-    }
     let repo =
         crate::demo::create(&core.store, &core.data_dir, ports, core.clock.now()).map_err(|e| {
             match e {
                 crate::demo::DemoError::Repo(inner) => inner.into(),
-                crate::demo::DemoError::Exists(_) => {
-                    ApiError::new(ErrorCode::AlreadyExists, e.to_string())
-                }
-                other => ApiError::new(ErrorCode::Io, other.to_string()),
+                other => ApiError::new(other.code(), other.to_string()),
             }
         })?;
     repositories_changed(core);
@@ -305,7 +230,8 @@ pub async fn demo(core: &Core, req: DemoRequest) -> Result<RepositoryInfo, ApiEr
 }
 
 pub async fn repo_trust(core: &Core, req: RepoTrustRequest) -> Result<RepositoryInfo, ApiError> {
-    let repo = crate::repos::set_trusted(&core.store, &req.name, req.trusted.unwrap_or(true))?;
+    let trusted = req.trusted.unwrap_or(true);
+    let repo = crate::repos::set_trusted(&core.store, &req.name, trusted, core.clock.now())?;
     repositories_changed(core);
     Ok(repo)
 }

@@ -43,7 +43,7 @@ const EVENT_BUFFER: usize = 1024;
 pub struct Core {
     data_dir: PathBuf,
     store: Arc<Store>,
-    host: &'static str,
+    host: crate::model::Host,
     clock: Arc<dyn Clock>,
     started_at: Millis,
     events: broadcast::Sender<Event>,
@@ -53,6 +53,11 @@ pub struct Core {
     /// The engine this core hosts, once it does (what its environments
     /// serve is read from it).
     hosted: std::sync::OnceLock<std::sync::Weak<crate::engine::Engine>>,
+    /// The engine this core started for its own requests because no process
+    /// was the engine (a CLI command's), until [`Core::settle`].
+    local: tokio::sync::Mutex<Option<crate::engine::LocalEngine>>,
+    /// How many actions an engine this core starts may run at once.
+    max_parallel: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,10 +73,10 @@ pub enum OpenError {
 
 impl Core {
     /// Opens (creating it if needed) the data directory and starts an engine
-    /// on it. `host` says who runs it (`desktop`, `serve`, `cli`).
+    /// on it. `host` says which process runs it.
     pub fn open(
         data_dir: &Path,
-        host: &'static str,
+        host: crate::model::Host,
         clock: Arc<dyn Clock>,
     ) -> Result<Core, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
@@ -90,6 +95,8 @@ impl Core {
             events,
             first_status: std::sync::OnceLock::new(),
             hosted: std::sync::OnceLock::new(),
+            local: tokio::sync::Mutex::new(None),
+            max_parallel: std::sync::atomic::AtomicUsize::new(crate::engine::default_max_parallel()),
         })
     }
 
@@ -114,12 +121,84 @@ impl Core {
             &self.data_dir,
             self.clock.clone(),
             self.events.clone(),
-            crate::engine::default_max_parallel(),
+            self.max_parallel(),
         )?;
         if let Some(h) = &hosted {
             let _ = self.hosted.set(Arc::downgrade(&h.engine));
         }
         Ok(hosted)
+    }
+
+    /// How many actions an engine this core starts may run at once
+    /// (default: the number of CPUs).
+    pub fn set_max_parallel(&self, n: usize) {
+        self.max_parallel
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn max_parallel(&self) -> usize {
+        self.max_parallel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Hands `request` to the data directory's engine and returns what it
+    /// started. The one place that decides where a request goes: the
+    /// engine this process hosts or another process's (through the
+    /// database's mailbox), or, when no process is the engine, an engine
+    /// this core starts for its own requests and keeps until
+    /// [`Core::settle`].
+    pub(crate) async fn submit(
+        &self,
+        request: crate::model::EngineRequest,
+    ) -> Result<crate::model::Started, ApiError> {
+        let mut local = self.local.lock().await;
+        if local.is_none() && self.engine().is_none() {
+            match crate::engine::acquire_lock(&self.data_dir) {
+                Ok(lock) => {
+                    *local = Some(crate::engine::LocalEngine::start(
+                        self.store.clone(),
+                        &self.data_dir,
+                        self.clock.clone(),
+                        self.events.clone(),
+                        self.max_parallel(),
+                        lock,
+                    )?);
+                }
+                Err(crate::engine::LockError::Held { .. }) => {}
+                Err(err) => return Err(ApiError::new(ErrorCode::Io, err.to_string())),
+            }
+        }
+        if let Some(engine) = local.as_mut() {
+            return Ok(engine.carry_out(&request, self.host.as_str())?);
+        }
+        drop(local);
+        Ok(crate::engine::submit(
+            &self.store,
+            &self.data_dir,
+            &request,
+            self.host.as_str(),
+            self.clock.now(),
+        )
+        .await?)
+    }
+
+    /// Whether this core carries its requests out itself (no other process
+    /// is the engine): what it started ends with [`Core::settle`].
+    pub async fn runs_here(&self) -> bool {
+        self.local.lock().await.is_some()
+    }
+
+    /// Waits for what this core carried out itself to end and stops the
+    /// local environments that brought up; `None` when its requests went to
+    /// a running engine.
+    pub async fn settle(&self) -> Option<crate::engine::Settled> {
+        let local = self.local.lock().await.take()?;
+        Some(local.settle().await)
+    }
+
+    /// Runs one command of the table, typed:
+    /// `core.command::<cmd::Rollback>(request)`.
+    pub async fn command<C: Command>(&self, request: C::Request) -> Result<C::Response, ApiError> {
+        C::handle(self, request).await
     }
 
     /// The engine this process hosts, while it runs.
@@ -201,12 +280,51 @@ impl Drop for RunningEngine {
     }
 }
 
-/// Declares the command table. Each line: `name: Request => Response = handler;`
-/// where the handler is `async fn(&Core, Request) -> Result<Response, ApiError>`.
+/// One command of the table, for Rust callers that want it typed: the CLI,
+/// the tray, tests. `core.command::<cmd::Rollback>(request)` runs the same
+/// handler a transport's `core.call("rollback", json)` does.
+pub trait Command {
+    /// The command's name in the table (and on the wire).
+    const NAME: &'static str;
+    type Request: serde::de::DeserializeOwned + Send;
+    type Response: serde::Serialize;
+    fn handle(
+        core: &Core,
+        request: Self::Request,
+    ) -> impl std::future::Future<Output = Result<Self::Response, ApiError>> + Send;
+}
+
+/// Declares the command table. Each line:
+/// `name (Marker): Request => Response = handler;` where the handler is
+/// `async fn(&Core, Request) -> Result<Response, ApiError>` and `Marker`
+/// names the command for typed callers (`cmd::Marker`).
 macro_rules! command_table {
-    ($( $(#[doc = $doc:literal])* $name:ident : $req:ty => $resp:ty = $handler:path ; )*) => {
+    ($( $(#[doc = $doc:literal])* $name:ident ($marker:ident) : $req:ty => $resp:ty = $handler:path ; )*) => {
         /// Every command name, in declaration order.
         pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// The commands by type, for [`Core::command`].
+        pub mod cmd {
+            $(
+                $(#[doc = $doc])*
+                #[derive(Debug, Clone, Copy)]
+                pub struct $marker;
+            )*
+        }
+
+        $(
+            impl Command for cmd::$marker {
+                const NAME: &'static str = stringify!($name);
+                type Request = $req;
+                type Response = $resp;
+                fn handle(
+                    core: &Core,
+                    request: $req,
+                ) -> impl std::future::Future<Output = Result<$resp, ApiError>> + Send {
+                    $handler(core, request)
+                }
+            }
+        )*
 
         async fn dispatch(
             core: &Core,
@@ -216,7 +334,7 @@ macro_rules! command_table {
             match command {
                 $(stringify!($name) => {
                     let request: $req = parse_request(command, request)?;
-                    let response: $resp = $handler(core, request).await?;
+                    let response: $resp = <cmd::$marker as Command>::handle(core, request).await?;
                     serde_json::to_value(response).map_err(ApiError::internal)
                 })*
                 other => Err(ApiError::unknown_command(other)),
@@ -243,62 +361,62 @@ macro_rules! command_table {
 
 command_table! {
     /// The engine's name and version.
-    version: VersionRequest => VersionResponse = commands::version;
+    version (Version): VersionRequest => VersionResponse = commands::version;
     /// What this engine is and where it keeps its data.
-    status: StatusRequest => StatusResponse = commands::status;
+    status (Status): StatusRequest => StatusResponse = commands::status;
     /// Sends a notification to every listener (tray, windows, browser tabs).
-    notify: NotifyRequest => NotifyResponse = commands::notify;
+    notify (Notify): NotifyRequest => NotifyResponse = commands::notify;
     /// Adds a local git repository (untrusted unless `trust`).
-    repo_add: RepoAddRequest => RepositoryInfo = commands::repo_add;
+    repo_add (RepoAdd): RepoAddRequest => RepositoryInfo = commands::repo_add;
     /// Every added repository, with whether it is missing.
-    repo_list: RepoListRequest => RepoListResponse = commands::repo_list;
+    repo_list (RepoList): RepoListRequest => RepoListResponse = commands::repo_list;
     /// Forgets a repository (its files are not touched).
-    repo_remove: RepoNameRequest => RepositoryInfo = commands::repo_remove;
+    repo_remove (RepoRemove): RepoNameRequest => RepositoryInfo = commands::repo_remove;
     /// Trusts a repository, so its pipelines may run (or withdraws trust).
-    repo_trust: RepoTrustRequest => RepositoryInfo = commands::repo_trust;
+    repo_trust (RepoTrust): RepoTrustRequest => RepositoryInfo = commands::repo_trust;
     /// Executions, newest first, optionally of one pipeline.
-    executions: ExecutionsRequest => ExecutionsResponse = commands::executions;
+    executions (Executions): ExecutionsRequest => ExecutionsResponse = commands::executions;
     /// One execution with its stages, actions, variables and artifacts.
-    execution: ExecutionRequest => ExecutionDetail = commands::execution;
+    execution (Execution): ExecutionRequest => ExecutionDetail = commands::execution;
     /// Approves a waiting approval action.
-    approve: DecisionRequest => DecisionResponse = commands::approve;
+    approve (Approve): DecisionRequest => DecisionResponse = commands::approve;
     /// Rejects a waiting approval action (its stage fails).
-    reject: DecisionRequest => DecisionResponse = commands::reject;
+    reject (Reject): DecisionRequest => DecisionResponse = commands::reject;
     /// Stops an execution: running actions finish, or with `abandon` end now.
-    stop: StopRequest => ExecutionRequest = commands::stop;
+    stop (Stop): StopRequest => ExecutionRequest = commands::stop;
     /// Starts a pipeline ("Release change") in the running engine.
-    run: RunPipelineRequest => ExecutionRequest = commands::run;
+    run (Run): RunPipelineRequest => ExecutionRequest = commands::run;
     /// Retries a failed execution's failed actions in the running engine.
-    retry: ExecutionRequest => ExecutionRequest = commands::retry;
+    retry (Retry): ExecutionRequest => ExecutionRequest = commands::retry;
     /// Deployments, newest first, optionally of one environment or pipeline.
-    deployments: DeploymentsRequest => DeploymentsResponse = commands::deployments;
+    deployments (Deployments): DeploymentsRequest => DeploymentsResponse = commands::deployments;
     /// One deployment with its per-instance lifecycle events.
-    deployment: DeploymentRequest => DeploymentDetail = commands::deployment;
+    deployment (Deployment): DeploymentRequest => DeploymentDetail = commands::deployment;
     /// Every environment deployed to: what it serves and what a rollback restores.
-    environments: EnvironmentsRequest => EnvironmentsResponse = commands::environments;
+    environments (Environments): EnvironmentsRequest => EnvironmentsResponse = commands::environments;
     /// Rolls an environment back (a new deployment of an earlier revision) in the running engine.
-    rollback: RollbackRequest => DeploymentRequest = commands::rollback;
+    rollback (Rollback): RollbackRequest => DeploymentRequest = commands::rollback;
     /// Creates the demo repository (a small web service and its release pipeline), trusted.
-    demo: DemoRequest => RepositoryInfo = commands::demo;
+    demo (Demo): DemoRequest => RepositoryInfo = commands::demo;
     /// What the tray shows: the overall state and the menu's entries.
-    tray_menu: TrayMenuRequest => tray::TrayMenu = commands::tray_menu;
+    tray_menu (TrayMenu): TrayMenuRequest => tray::TrayMenu = commands::tray_menu;
     /// The person's settings (success notifications, watching paused), changing those given.
-    settings: settings::SettingsRequest => settings::Settings = settings::settings;
+    settings (Settings): settings::SettingsRequest => settings::Settings = settings::settings;
     /// Every pipeline of every repository (its file at HEAD) with its latest
     /// execution's stage strip; invalid files and unreadable repositories as problems.
-    pipelines: PipelinesRequest => PipelinesResponse = pipelines::pipelines;
+    pipelines (Pipelines): PipelinesRequest => PipelinesResponse = pipelines::pipelines;
     /// A page of one action's log: the tail, forward from an offset, or backwards before one.
-    action_log: ActionLogRequest => ActionLogResponse = logs::action_log;
+    action_log (ActionLog): ActionLogRequest => ActionLogResponse = logs::action_log;
     /// Credential profiles: metadata, role chains and session expiries, never secrets.
-    profiles: ProfilesRequest => ProfilesResponse = profiles::profiles;
+    profiles (Profiles): ProfilesRequest => ProfilesResponse = profiles::profiles;
     /// Removes a profile and its keychain items.
-    profile_remove: ProfileNameRequest => ProfileNameRequest = profiles::profile_remove;
+    profile_remove (ProfileRemove): ProfileNameRequest => ProfileNameRequest = profiles::profile_remove;
     /// Adds a profile: keys (the secret goes to the keychain, never back) or a role from another profile.
-    profile_add: ProfileAddRequest => ProfileNameRequest = profiles::profile_add;
+    profile_add (ProfileAdd): ProfileAddRequest => ProfileNameRequest = profiles::profile_add;
     /// Asks STS who the profile's session is (GetCallerIdentity).
-    profile_verify: ProfileVerifyRequest => ProfileIdentity = profiles::profile_verify;
+    profile_verify (ProfileVerify): ProfileVerifyRequest => ProfileIdentity = profiles::profile_verify;
     /// Imports the profiles of `~/.aws/config` and `~/.aws/credentials`.
-    profiles_import: ProfilesImportRequest => ProfilesImportResponse = profiles::profiles_import;
+    profiles_import (ProfilesImport): ProfilesImportRequest => ProfilesImportResponse = profiles::profiles_import;
 }
 
 /// An empty body (`null`, or nothing) means "no arguments".
@@ -332,7 +450,7 @@ mod tests {
     fn core_at(time: Arc<AtomicI64>) -> (tempfile::TempDir, Core) {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let core = Core::open(&data, "cli", Arc::new(FixedClock(time))).unwrap();
+        let core = Core::open(&data, crate::model::Host::Cli, Arc::new(FixedClock(time))).unwrap();
         (dir, core)
     }
 
@@ -519,14 +637,70 @@ mod tests {
         assert!(err.message.contains("nope"), "{}", err.message);
     }
 
+    #[tokio::test]
+    async fn a_rollback_from_the_window_the_cli_and_the_tray_is_one_typed_request() {
+        let (_dir, core) = core_at(Arc::new(AtomicI64::new(7_000)));
+        let asked = crate::model::RollbackRequest {
+            environment: "production".into(),
+            pipeline: Some("shop/release".into()),
+            to: Some("d-41".into()),
+        };
+        // The window (Tauri IPC, or HTTP from a browser) calls by name with JSON.
+        let window = core
+            .call(
+                "rollback",
+                serde_json::json!({"environment": "production", "pipeline": "shop/release", "to": "d-41"}),
+            )
+            .await
+            .unwrap_err();
+        // The CLI goes through the typed door.
+        let cli = core
+            .command::<cmd::Rollback>(asked.clone())
+            .await
+            .unwrap_err();
+        // The tray, once its entry is confirmed.
+        let tray = tray::roll_back(
+            &core,
+            "shop/release".into(),
+            "production".into(),
+            "d-41".into(),
+        )
+        .await
+        .unwrap_err();
+        for err in [&window, &cli, &tray] {
+            assert_eq!(err.code, ErrorCode::NotFound, "{err:?}");
+            assert!(err.message.contains("production"), "{}", err.message);
+        }
+        let rows = core.store().engine_requests(10).unwrap();
+        assert_eq!(rows.len(), 3, "one mailbox row per surface");
+        for row in rows {
+            assert_eq!(
+                row.request,
+                crate::model::EngineRequest::Rollback(asked.clone())
+            );
+            assert_eq!(row.error_code, Some(ErrorCode::NotFound));
+            assert_eq!(row.requested_at, 7_000);
+            assert!(row.taken && row.started.is_none());
+        }
+        assert!(core.runs_here().await, "no other process was the engine");
+        assert_eq!(
+            core.settle().await.map(|s| s.served_environments),
+            Some(false)
+        );
+    }
+
     #[test]
     fn opening_a_data_dir_under_a_file_says_which_path() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, "x").unwrap();
-        let err = Core::open(&file.join("data"), "cli", Arc::new(SystemClock))
-            .err()
-            .expect("cannot create a directory under a file");
+        let err = Core::open(
+            &file.join("data"),
+            crate::model::Host::Cli,
+            Arc::new(SystemClock),
+        )
+        .err()
+        .expect("cannot create a directory under a file");
         assert!(err.to_string().contains("not-a-dir"), "{err}");
     }
 }

@@ -30,7 +30,7 @@ pub async fn profiles(core: &Core, _: ProfilesRequest) -> Result<ProfilesRespons
                 None
             };
             out.push(ProfileInfo {
-                kind: if p.is_role() { "role" } else { "keys" }.into(),
+                kind: p.kind(),
                 account: p.role_account().map(str::to_string),
                 duration_seconds: p.duration(),
                 name: p.name,

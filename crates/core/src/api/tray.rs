@@ -166,6 +166,34 @@ pub fn menu(store: &Store) -> Result<TrayMenu, StoreError> {
     })
 }
 
+/// What the tray does once a "Roll back" entry is confirmed: the same typed
+/// rollback request the window and the CLI send.
+pub async fn roll_back(
+    core: &super::Core,
+    pipeline: String,
+    environment: String,
+    to: String,
+) -> Result<super::DeploymentRequest, super::ApiError> {
+    core.command::<super::cmd::Rollback>(super::RollbackRequest {
+        environment,
+        pipeline: Some(pipeline),
+        to: Some(to),
+    })
+    .await
+}
+
+/// What the tray's Pause and Resume watching do: the settings command.
+pub async fn set_watching_paused(
+    core: &super::Core,
+    paused: bool,
+) -> Result<super::settings::Settings, super::ApiError> {
+    core.command::<super::cmd::Settings>(super::settings::SettingsRequest {
+        watching_paused: Some(paused),
+        ..Default::default()
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +204,7 @@ mod tests {
             id: id.into(),
             pipeline: "shop/web".into(),
             environment: "staging".into(),
-            provider: "local".into(),
+            provider: crate::model::ProviderKind::Local,
             revision: revision.into(),
             message: String::new(),
             artifact: Some(format!("digest-{revision}")),

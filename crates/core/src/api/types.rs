@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::events::NotificationLevel;
+pub use crate::model::{Host, ProfileKind, ProviderKind};
 pub use crate::repos::RepositoryInfo;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
@@ -26,8 +27,8 @@ pub struct StatusResponse {
     pub version: String,
     /// The data directory this engine uses (database, workspaces, instances).
     pub data_dir: String,
-    /// Which process answers: `desktop`, `serve` or `cli`.
-    pub host: String,
+    /// Which process answers.
+    pub host: Host,
     /// The operating system (`linux`, `macos`, `windows`).
     pub os: String,
     pub pid: u32,
@@ -287,8 +288,8 @@ pub struct ProfilesResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ProfileInfo {
     pub name: String,
-    /// `keys` (long-term keys in the keychain) or `role` (assumed from its source).
-    pub kind: String,
+    /// Long-term keys in the keychain, or a role assumed from its source.
+    pub kind: ProfileKind,
     /// The account a role acts in, from its ARN; None for keys profiles.
     pub account: Option<String>,
     pub role_arn: Option<String>,
@@ -371,44 +372,14 @@ pub struct DeploymentRequest {
     pub id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(deny_unknown_fields)]
-pub struct RollbackRequest {
-    pub environment: String,
-    /// `REPO/PIPELINE` or `PIPELINE`, when several pipelines have the environment.
-    #[serde(default)]
-    #[ts(optional)]
-    pub pipeline: Option<String>,
-    /// A successful deployment to restore; default the last successful
-    /// revision before the current one.
-    #[serde(default)]
-    #[ts(optional)]
-    pub to: Option<String>,
-}
+/// Rolls an environment back: the engine request itself.
+pub use crate::model::RollbackRequest;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentsRequest {}
 
-/// An environment as the Environments page shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-pub struct EnvironmentInfo {
-    pub pipeline: String,
-    pub environment: String,
-    pub provider: String,
-    /// Where its router listens (local provider).
-    pub listen: Option<String>,
-    pub instances: Option<u32>,
-    /// The deployment whose revision it serves.
-    pub current: Option<crate::store::Deployment>,
-    /// The newest deployment, whatever its status.
-    pub latest: Option<crate::store::Deployment>,
-    /// What "Roll back" restores.
-    pub rollback_target: Option<crate::store::Deployment>,
-    /// What serves now, instance by instance, and the progress of a
-    /// deployment under way: when this process's engine serves it.
-    pub live: Option<crate::deploy::EnvironmentLive>,
-}
+pub use crate::model::EnvironmentInfo;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct EnvironmentsResponse {

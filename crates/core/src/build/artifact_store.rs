@@ -185,10 +185,10 @@ impl ArtifactStore {
             }
             if e.symlink {
                 let link = std::fs::read_to_string(&blob).map_err(io_err(&blob))?;
-                make_symlink(&link, &target).map_err(io_err(&target))?;
+                crate::platform::fs::symlink(Path::new(&link), &target).map_err(io_err(&target))?;
             } else {
                 std::fs::copy(&blob, &target).map_err(io_err(&blob))?;
-                set_mode(&target, e.mode).map_err(io_err(&target))?;
+                crate::platform::fs::set_mode(&target, e.mode).map_err(io_err(&target))?;
             }
         }
         Ok(())
@@ -336,35 +336,9 @@ fn list(dir: &Path) -> Result<Vec<String>, StoreError> {
     Ok(names)
 }
 
-#[cfg(unix)]
 fn mode_of(file: &File) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
     file.metadata()
-        .map_or(0o644, |m| m.permissions().mode() & 0o777)
-}
-
-#[cfg(not(unix))]
-fn mode_of(_file: &File) -> u32 {
-    0o644
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn make_symlink(target: &str, link: &Path) -> io::Result<()> {
-    std::os::unix::fs::symlink(target, link)
-}
-
-#[cfg(windows)]
-fn make_symlink(target: &str, link: &Path) -> io::Result<()> {
-    std::os::windows::fs::symlink_file(target, link)
+        .ok()
+        .and_then(|m| crate::platform::fs::mode(&m))
+        .map_or(0o644, |m| m & 0o777)
 }

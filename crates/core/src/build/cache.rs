@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::clock::Millis;
 use crate::spec::buildspec::{Cache, CacheAction};
 
 use super::files::{select, Selection};
@@ -93,16 +94,14 @@ fn find(dir: &Path, cache: &Cache) -> Option<(PathBuf, String)> {
     if exact.join("files").is_dir() {
         return Some((exact, shown(&key)));
     }
-    let entries: Vec<(PathBuf, String, std::time::SystemTime)> = std::fs::read_dir(dir)
+    let entries: Vec<(PathBuf, String, Millis)> = std::fs::read_dir(dir)
         .ok()?
         .flatten()
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .filter_map(|e| {
             let key_file = e.path().join("key");
             let key = std::fs::read_to_string(&key_file).ok()?;
-            let time = std::fs::metadata(&key_file)
-                .and_then(|m| m.modified())
-                .ok()?;
+            let time = crate::clock::modified(&std::fs::metadata(&key_file).ok()?);
             Some((e.path(), key, time))
         })
         .collect();

@@ -25,7 +25,7 @@ pub const RESERVED_PREFIX: &str = "CODEBUILD_";
 
 /// Variables from the user's environment that are never passed to a build:
 /// credentials reach a build only through the profile its environment
-/// names (ARCHITECTURE.md, Credentials), and a startup file named by
+/// names (its `account`), and a startup file named by
 /// `BASH_ENV`/`ENV` would run before every command.
 const NOT_INHERITED: [&str; 8] = [
     "AWS_ACCESS_KEY_ID",

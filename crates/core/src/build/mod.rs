@@ -1,5 +1,5 @@
 //! The buildspec runner: one parsed buildspec, run in a source directory
-//! the way AWS CodeBuild runs it (see ../shared/AWS-SEMANTICS.md), on the
+//! the way AWS CodeBuild runs it (per CodeBuild's documentation), on the
 //! user's machine.
 //!
 //! It owns phases and their failure rules, the build's environment, its

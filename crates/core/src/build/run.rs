@@ -2,7 +2,7 @@
 //! then what the build leaves behind. The mechanics live elsewhere (shells,
 //! log, artifacts, reports, cache); this file is the sequence and the rules.
 //!
-//! Rules (AWS-SEMANTICS.md, checked against CodeBuild's documentation):
+//! Rules (checked against CodeBuild's documentation):
 //! - install → pre_build → build → post_build. A failed install or
 //!   pre_build ends the build; a failed build still runs post_build, with
 //!   `CODEBUILD_BUILD_SUCCEEDING=0`. Artifacts and reports are collected
@@ -452,7 +452,7 @@ fn nonce(job: &BuildJob) -> String {
     let mut h = Sha256::new();
     h.update(job.context.build_id.as_bytes());
     h.update(std::process::id().to_le_bytes());
-    h.update(format!("{:?}", std::time::SystemTime::now()).as_bytes());
+    h.update(uuid::Uuid::new_v4().as_bytes());
     h.update(format!("{:p}", job as *const BuildJob).as_bytes());
     h.update(job.log_path.to_string_lossy().as_bytes());
     let digest = h.finalize();

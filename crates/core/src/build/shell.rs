@@ -304,12 +304,8 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
     if let Some(code) = status.code() {
         return code;
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return 128 + signal;
-        }
+    if let Some(signal) = crate::platform::process::exit_signal(&status) {
+        return 128 + signal;
     }
     1
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::profile::{self, Profile};
 use super::{CredsError, Keys, SecretString};
 use crate::clock::Millis;
+use crate::model::ProfileKind;
 use crate::store::Store;
 
 /// Profile name -> its properties (keys lower-cased).
@@ -26,8 +27,7 @@ pub type AwsFile = BTreeMap<String, BTreeMap<String, String>>;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Imported {
     pub name: String,
-    /// `keys` or `role`.
-    pub kind: &'static str,
+    pub kind: ProfileKind,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -223,7 +223,7 @@ pub fn import(
         match profile::add_keys(store, &p, &keys) {
             Ok(()) => report.imported.push(Imported {
                 name: name.clone(),
-                kind: "keys",
+                kind: ProfileKind::Keys,
             }),
             Err(e) => skip_or_fail(&mut report, name, e)?,
         }
@@ -240,7 +240,10 @@ pub fn import(
             }
             let name = p.name.clone();
             match profile::add_role(store, &p) {
-                Ok(()) => report.imported.push(Imported { name, kind: "role" }),
+                Ok(()) => report.imported.push(Imported {
+                    name,
+                    kind: ProfileKind::Role,
+                }),
                 Err(e) => skip_or_fail(&mut report, &name, e)?,
             }
         }

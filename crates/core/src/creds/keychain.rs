@@ -90,7 +90,7 @@ fn keychain_error(e: keyring::Error, doing: &str, item: Item, name: &str) -> Cre
         keyring::Error::NoStorageAccess(inner) | keyring::Error::PlatformFailure(inner) => {
             CredsError::KeychainUnavailable {
                 detail: format!("{doing} {} of `{name}`: {inner}", item.word()),
-                hint: INSTALL_HINT,
+                hint: crate::platform::keychain_hint(),
             }
         }
         other => CredsError::Keychain {
@@ -98,18 +98,3 @@ fn keychain_error(e: keyring::Error, doing: &str, item: Item, name: &str) -> Cre
         },
     }
 }
-
-#[cfg(target_os = "linux")]
-const INSTALL_HINT: &str = "Slipway keeps credentials only in a Secret Service keychain: \
-    install and start one (gnome-keyring or KeePassXC with Secret Service enabled) in your \
-    desktop session and unlock it. Headless: run Slipway inside `dbus-run-session` after \
-    `gnome-keyring-daemon --unlock --components=secrets` (see tests/with-keyring.sh)";
-#[cfg(target_os = "macos")]
-const INSTALL_HINT: &str = "Slipway keeps credentials only in the macOS Keychain: unlock your \
-    login keychain (Keychain Access) and try again";
-#[cfg(target_os = "windows")]
-const INSTALL_HINT: &str = "Slipway keeps credentials only in the Windows Credential Manager: \
-    make sure the Credential Manager service is running";
-#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
-const INSTALL_HINT: &str = "Slipway keeps credentials only in an OS keychain, and none is \
-    supported on this operating system";

@@ -1,19 +1,24 @@
 //! Credentials: AWS profiles whose long-term keys live in the OS keychain,
 //! the short-lived STS sessions made from them (AssumeRole chains with
-//! ExternalId and MFA, GetSessionToken), the session cache, what a build or
-//! deploy action's environment receives, import from `~/.aws`, and local
-//! secrets for buildspec references (ARCHITECTURE.md, "Credentials").
+//! ExternalId and MFA, GetSessionToken), the session cache, what a child
+//! process acting in an environment's account receives, import from
+//! `~/.aws`, and local secrets for buildspec references.
 //!
 //! This module owns every secret Slipway handles. It must never write one
 //! to the database, a log, an error message, a file or a command line, and
 //! never keep one anywhere but the keychain: without a reachable keychain it
 //! fails with [`CredsError::KeychainUnavailable`] rather than fall back.
 //! Secret values travel as [`SecretString`], whose `Debug` prints `***`.
+//! It sits below `build`, `deploy` and `engine` and imports none of them.
 //!
-//! What the engine calls: [`session_env`] for an action whose environment
-//! names an account, and [`local_secrets`] for a build's secret references.
+//! What the engine and the `command` deploy provider call: [`inject`] for
+//! every process acting in an environment's [`Account`] (build, test and
+//! `command` actions; the provider's deploy, verify and rollback commands),
+//! and [`local_secrets`] for a build's secret references. The CLI's `creds`
+//! commands call [`session_env`] directly.
 
 mod import;
+mod inject;
 mod interop;
 mod keychain;
 mod profile;
@@ -26,6 +31,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use import::{import, parse_aws_file, ImportReport, Imported, Skipped};
+pub use inject::{inject, Account, InjectError};
 pub use interop::{export_lines, process_json, rfc3339};
 pub(crate) use profile::chain;
 pub use profile::{

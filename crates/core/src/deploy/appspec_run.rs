@@ -363,7 +363,7 @@ fn apply_permission(
         targets.push(object);
     }
     for t in targets {
-        set_mode(&t, mode).map_err(io_err("set the mode of", &t))?;
+        crate::platform::fs::set_mode(&t, mode).map_err(io_err("set the mode of", &t))?;
     }
     Ok(())
 }
@@ -380,16 +380,5 @@ fn collect_matching(dir: &Path, f: &mut dyn FnMut(&Path, bool)) -> io::Result<()
             f(&path, false);
         }
     }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }

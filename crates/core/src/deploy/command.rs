@@ -2,7 +2,10 @@
 //! sam, kubectl, terraform…). `deploy`, then `verify`; a failed verify
 //! leads to `rollback` (the deployer decides). Commands run through the
 //! build runner — process groups, masking, the deployment's log — with the
-//! environment's STS session injected as the standard AWS_* variables.
+//! environment's STS session injected as the standard AWS_* variables by
+//! `crate::creds::inject`, the one place a child process gets credentials.
+//!
+//! This module must never obtain a session or set an AWS_* variable itself.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +13,8 @@ use std::time::Duration;
 
 use crate::build::{self, BuildJob, BuildStatus};
 use crate::clock::Clock;
-use crate::engine::Namespaces;
+use crate::creds;
+use crate::model::Namespaces;
 use crate::spec::pipeline::Environment;
 use crate::store::Store;
 
@@ -60,20 +64,16 @@ impl CommandContext {
         let mut env = self.env.clone();
         env.push(("SLIPWAY_DEPLOYMENT_ID".into(), self.deployment_id.clone()));
         env.push(("SLIPWAY_ENVIRONMENT".into(), self.spec.name.clone()));
-        let mut secrets = Vec::new();
-        if let Some(profile) = &self.spec.account {
-            let injection =
-                crate::creds::session_env(&self.store, profile, self.clock.as_ref(), None)
-                    .await
-                    .map_err(|e| format!("credentials of profile `{profile}`: {e}"))?;
-            env.extend(injection.env);
-            secrets.extend(injection.secrets);
-        }
-        if let Some(region) = &self.spec.region {
-            env.retain(|(k, _)| k != "AWS_REGION" && k != "AWS_DEFAULT_REGION");
-            env.push(("AWS_REGION".into(), region.clone()));
-            env.push(("AWS_DEFAULT_REGION".into(), region.clone()));
-        }
+        let mut masks = Vec::new();
+        creds::inject(
+            &self.store,
+            self.clock.as_ref(),
+            &creds::Account::of(&self.spec),
+            &mut env,
+            &mut masks,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&self.workdir)
             .map_err(|e| format!("{phase}: cannot create {}: {e}", self.workdir.display()))?;
         let mut job = BuildJob::new(
@@ -83,7 +83,7 @@ impl CommandContext {
             self.log.clone(),
         );
         job.env = env;
-        job.secrets = secrets;
+        job.secrets = masks;
         job.clock = self.clock.clone();
         job.timeout = TIMEOUT;
         job.cache_scope = format!("deploy/{}", self.spec.name);

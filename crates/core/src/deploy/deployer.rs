@@ -17,8 +17,8 @@ use super::local::{self, LocalEnv, Rollout};
 use super::monitor::Failure;
 use super::strategy;
 use crate::clock::{Clock, Millis};
-use crate::engine::Namespaces;
-use crate::events::{Event, Notification, NotificationLevel};
+use crate::model::{Namespaces, ProviderKind};
+use crate::events::{Event, Notification, NotificationLevel, NotificationTarget};
 use crate::spec::pipeline::{Environment, Provider, RollbackOn, Strategy};
 use crate::store::{Deployment, DeploymentStatus, Initiator, NewDeployment, Store, StoreError};
 use crate::wake;
@@ -41,6 +41,18 @@ pub enum DeployError {
     Refused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl DeployError {
+    /// The stable code this error crosses boundaries with.
+    pub fn code(&self) -> crate::model::ErrorCode {
+        use crate::model::ErrorCode;
+        match self {
+            DeployError::NoEnvironment(_) | DeployError::NoDeployment(_) => ErrorCode::NotFound,
+            DeployError::Ambiguous { .. } | DeployError::Refused(_) => ErrorCode::InvalidInput,
+            DeployError::Store(inner) => inner.code(),
+        }
+    }
 }
 
 /// What to deploy, from a deploy action (or a rollback).
@@ -95,13 +107,6 @@ fn spec_json(spec: &Environment) -> String {
     serde_json::to_string(spec).unwrap_or_else(|_| "{}".into())
 }
 
-fn provider_name(spec: &Environment) -> &'static str {
-    match spec.provider {
-        Provider::Local { .. } => "local",
-        Provider::Command { .. } => "command",
-    }
-}
-
 impl Deployer {
     pub fn new(
         store: Arc<Store>,
@@ -151,12 +156,16 @@ impl Deployer {
         let _ = wake::poke(&self.data_dir, id);
     }
 
-    fn notify(&self, title: String, body: String, level: NotificationLevel) {
+    /// Tells the person about `deployment`'s environment.
+    fn notify(&self, deployment: &Deployment, title: String, body: String, level: NotificationLevel) {
         let _ = self.events.send(Event::Notification(Notification {
             title,
             body,
             level,
-            target: Some("#/environments".into()),
+            target: Some(NotificationTarget::Environment {
+                pipeline: deployment.pipeline.clone(),
+                environment: deployment.environment.clone(),
+            }),
         }));
     }
 
@@ -195,12 +204,16 @@ impl Deployer {
             }
         };
         let mut tasks = Vec::new();
-        for d in serving.into_iter().filter(|d| d.provider == "local") {
+        for d in serving
+            .into_iter()
+            .filter(|d| d.provider == ProviderKind::Local)
+        {
             let this = self.clone();
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = this.restore(&d).await {
                     tracing::error!(environment = %d.environment, error = %e, "could not restore");
                     this.notify(
+                        &d,
                         format!("{} could not be restored", d.environment),
                         e,
                         NotificationLevel::Failure,
@@ -222,7 +235,16 @@ impl Deployer {
             .join("environments")
             .join(&slug)
             .join("restore.log");
-        let rollout = Rollout::new(&spec, d, &digest, &self.data_dir, &log, Vec::new(), None)?;
+        let rollout = Rollout::new(
+            &spec,
+            d,
+            &digest,
+            &self.data_dir,
+            &log,
+            Vec::new(),
+            None,
+            self.clock.clone(),
+        )?;
         rollout.note(&format!(
             "restoring revision {} (deployment {})",
             &d.revision[..d.revision.len().min(12)],
@@ -286,7 +308,7 @@ impl Deployer {
             id: id.clone(),
             pipeline: req.pipeline.clone(),
             environment: spec.name.clone(),
-            provider: provider_name(spec).into(),
+            provider: spec.provider.kind(),
             revision: req.revision.clone(),
             message: req.message.clone(),
             artifact: req.digest.clone(),
@@ -362,6 +384,7 @@ impl Deployer {
                     status = DeploymentStatus::RolledBack;
                     error = format!("{error}; rolled back by {rollback}");
                     self.notify(
+                        &record,
                         format!("{} rolled back", spec.name),
                         format!(
                             "{} failed ({}); deployment {rollback} restored the previous revision",
@@ -427,6 +450,7 @@ impl Deployer {
             &req.log,
             req.variables.clone(),
             Some(self.store.clone()),
+            self.clock.clone(),
         )
         .map_err(Failure::of)?;
         rollout.stop = req.stop.clone();
@@ -492,7 +516,14 @@ impl Deployer {
         slug: &str,
     ) -> Result<&'a mut LocalEnv, String> {
         if guard.is_none() {
-            let env = LocalEnv::open(spec, pipeline, slug, self.events.clone()).await?;
+            let env = LocalEnv::open(
+                spec,
+                pipeline,
+                slug,
+                self.events.clone(),
+                self.clock.clone(),
+            )
+            .await?;
             self.boards
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

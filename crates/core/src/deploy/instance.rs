@@ -29,8 +29,9 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use crate::clock::{self, Clock};
 use crate::platform::orphans::{kill_orphans, EXECUTION_ENV};
-use crate::platform::process::{spawn_group, ProcessGroup};
+use crate::platform::process::{exit_signal, spawn_group, ProcessGroup, SIGKILL};
 
 pub use health::{probe, wait_healthy, Health, HealthPolicy, ProbeTarget};
 
@@ -92,7 +93,7 @@ pub fn free_port() -> io::Result<u16> {
 }
 
 /// What to run and where.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct InstanceConfig {
     pub environment: String,
     pub index: usize,
@@ -108,6 +109,23 @@ pub struct InstanceConfig {
     pub env: Vec<(String, String)>,
     /// How long SIGTERM is given before SIGKILL.
     pub grace: Duration,
+    /// What the supervisor's lines in the service log are stamped with.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for InstanceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceConfig")
+            .field("environment", &self.environment)
+            .field("index", &self.index)
+            .field("data_dir", &self.data_dir)
+            .field("run", &self.run)
+            .field("workdir", &self.workdir)
+            .field("port", &self.port)
+            .field("env", &self.env)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the orchestrator can observe of an instance.
@@ -473,7 +491,7 @@ impl Supervisor {
 
     /// A supervisor line in the service log, so the log tells the story.
     fn note(&mut self, what: &str) {
-        let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let at = clock::rfc3339(self.config.clock.now());
         let _ = writeln!(self.log, "--- slipway {at}: {what}");
     }
 }
@@ -481,21 +499,4 @@ impl Supervisor {
 /// Resolves once a stop was requested (or the [`Instance`] is gone).
 async fn stop_requested(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
-}
-
-#[cfg(unix)]
-const SIGKILL: i32 = libc::SIGKILL;
-#[cfg(not(unix))]
-const SIGKILL: i32 = 9;
-
-fn exit_signal(status: &std::process::ExitStatus) -> Option<i32> {
-    #[cfg(unix)]
-    {
-        std::os::unix::process::ExitStatusExt::signal(status)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = status;
-        None
-    }
 }

@@ -26,7 +26,9 @@ use super::instance::{self, instance_tag, Instance};
 use super::monitor::Failure;
 use super::router::{BackendSet, Router};
 use super::strategy::{self, TrafficStep};
+use crate::clock::Clock;
 use crate::events::Event;
+use crate::model::ProgressStep;
 use crate::spec::appspec::{
     lifecycle, ComputePlatform, DeploymentType, InstanceSet, LifecycleEvent,
 };
@@ -52,10 +54,6 @@ const MAX_SLOTS: usize = 64;
 /// CodeDeploy waits an hour by default; on a desktop the old set's memory
 /// matters more, so five minutes.
 pub const DEFAULT_TERMINATION_WAIT: Duration = Duration::from_secs(300);
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// A directory-safe name for an environment of a pipeline.
 pub fn slug(pipeline: &str, environment: &str) -> String {
@@ -149,12 +147,13 @@ pub struct LocalEnv {
 
 impl LocalEnv {
     /// Starts the environment's router on `listen` (an empty table until a
-    /// set serves).
+    /// set serves); its board reads the time from `clock`.
     pub async fn open(
         spec: &Environment,
         pipeline: &str,
         slug: &str,
         events: broadcast::Sender<Event>,
+        clock: Arc<dyn Clock>,
     ) -> Result<LocalEnv, String> {
         let listen = match &spec.provider {
             Provider::Local {
@@ -184,6 +183,7 @@ impl LocalEnv {
             router.local_addr(),
             router.reader(),
             events,
+            clock,
         );
         Ok(LocalEnv {
             slug: slug.into(),
@@ -249,7 +249,7 @@ impl LocalEnv {
         for (b, batch) in batches.into_iter().enumerate() {
             r.check_stop()?;
             self.board.progress(&r.deployment_id, |p| {
-                p.phase = format!("batch {} of {count}", b + 1);
+                p.set(ProgressStep::Batch, format!("batch {} of {count}", b + 1));
                 p.batch = Some(b as u32 + 1);
                 p.batches = Some(count);
             });
@@ -311,10 +311,11 @@ impl LocalEnv {
             .unwrap_or(events.len());
         let (replacement, _) = events.split_at(allow);
         r.note(&format!("starting set {name} ({} instances)", slots.len()));
+        let now = r.now();
         self.board.progress(&r.deployment_id, |p| {
-            p.phase = format!("starting set {name}");
+            p.set(ProgressStep::Starting, format!("starting set {name}"));
             p.traffic.push(board::TrafficPoint {
-                at: now_ms(),
+                at: now,
                 percent: 0,
             });
         });
@@ -405,7 +406,7 @@ impl LocalEnv {
         let mut watch = r.watch(&self.router, &slots, Some(new.name.to_string()));
         for step in steps {
             r.check_stop()?;
-            let started = now_ms();
+            let started = r.now();
             let mut sets = vec![new.backends(step.percent)];
             if let Some(old) = &self.active {
                 sets.push(old.backends(100 - step.percent));
@@ -421,15 +422,17 @@ impl LocalEnv {
             routed.map_err(Failure::of)?;
             self.board.traffic(&r.deployment_id, new.name, step.percent);
             if !step.hold.is_zero() {
+                let until = r.now() + step.hold.as_millis() as i64;
                 self.board.progress(&r.deployment_id, |p| {
-                    p.until = Some(now_ms() + step.hold.as_millis() as i64);
+                    p.step = ProgressStep::Holding;
+                    p.until = Some(until);
                 });
                 watch.run(step.hold).await?;
             }
         }
         if !bake.is_zero() {
             r.note(&format!("baking for {}s", bake.as_secs()));
-            let started = now_ms();
+            let started = r.now();
             self.baking(r, bake);
             let baked = watch.run(bake).await;
             r.record_own("-", "Bake", started, &baked.clone().map_err(|f| f.message));
@@ -439,9 +442,10 @@ impl LocalEnv {
     }
 
     fn baking(&self, r: &Rollout, bake: Duration) {
+        let until = r.now() + bake.as_millis() as i64;
         self.board.progress(&r.deployment_id, |p| {
-            p.phase = "baking".into();
-            p.until = Some(now_ms() + bake.as_millis() as i64);
+            p.set(ProgressStep::Baking, "baking");
+            p.until = Some(until);
         });
     }
 
@@ -456,7 +460,7 @@ impl LocalEnv {
         };
         let slots: Vec<&Slot> = active.slots.iter().collect();
         r.note(&format!("baking for {}s", bake.as_secs()));
-        let started = now_ms();
+        let started = r.now();
         self.baking(r, bake);
         let baked = r.watch(&self.router, &slots, None).run(bake).await;
         r.record_own("-", "Bake", started, &baked.clone().map_err(|f| f.message));

@@ -1,6 +1,6 @@
 //! Deployments: putting a revision on an environment safely, and taking it
-//! back in one action (issue 6; ../shared/ARCHITECTURE.md, "Deploy
-//! providers").
+//! back in one action, through the environment's provider (`local` or
+//! `command`; docs/ARCHITECTURE.md, "Module map").
 //!
 //! [`router`] is the `local` provider's per-environment HTTP reverse proxy:
 //! it balances over an environment's instances, applies a strategy's weights
@@ -14,6 +14,7 @@ pub mod deployer;
 pub mod instance;
 pub mod local;
 pub mod monitor;
+pub mod overview;
 pub mod router;
 pub mod strategy;
 

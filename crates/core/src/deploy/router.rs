@@ -1,7 +1,7 @@
 //! The `local` provider's traffic router: one per environment, listening on
 //! the environment's `listen` address and reverse-proxying HTTP/1.1 to the
-//! environment's instances (../shared/PIPELINE-FORMAT.md, "Local provider
-//! details").
+//! environment's instances (the pipeline file's `provider: local` with
+//! `listen`, `instances` and `run`).
 //!
 //! It owns the listening socket, the keep-alive connections on both sides,
 //! the routing table (named [`BackendSet`]s with traffic weights, each

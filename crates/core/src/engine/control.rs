@@ -67,7 +67,11 @@ pub fn decide_approval(
         stage,
         &name,
         &crate::store::ApprovalRecord {
-            decision: if approve { "Approved" } else { "Rejected" }.into(),
+            decision: if approve {
+                crate::model::ApprovalDecision::Approved
+            } else {
+                crate::model::ApprovalDecision::Rejected
+            },
             comment: comment.to_string(),
             decided_by: crate::platform::user_name(),
             decided_at: now,

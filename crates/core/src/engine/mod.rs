@@ -10,12 +10,12 @@ mod actions;
 mod control;
 mod host;
 mod lock;
+pub mod log_pages;
 pub mod logs;
 mod modes;
 mod plan;
 mod requests;
 pub mod retention;
-mod vars;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,14 +28,13 @@ use crate::clock::{Clock, Millis};
 use crate::events::Event;
 use crate::store::{ExecutionDetail, NewExecution, NewStage, Store, StoreError};
 
-pub use crate::model::{RunRequest, Status};
+pub use crate::model::{Namespaces, RunRequest, Status};
 pub use crate::wake;
 pub use control::{decide_approval, request_stop};
 pub use host::HostedEngine;
 pub use lock::{acquire as acquire_lock, EngineLock, LockError};
 pub use plan::Plan;
-pub use requests::{submit, wait_for_deployment, wait_for_end};
-pub use vars::Namespaces;
+pub use requests::{submit, wait_for_deployment, wait_for_end, LocalEngine, Settled};
 
 #[cfg(test)]
 mod tests;
@@ -67,8 +66,12 @@ pub enum EngineError {
         action: String,
         waiting: String,
     },
-    #[error("{0}")]
-    Rejected(String),
+    /// The engine (maybe another process's) refused the request.
+    #[error("{message}")]
+    Refused {
+        code: crate::model::ErrorCode,
+        message: String,
+    },
     #[error(
         "the request was left for the running engine, but no engine took it in 30 s: \
          is the desktop app, `slipway serve` or `slipway watch` still running?"
@@ -82,6 +85,30 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("cannot prepare the execution's workspace: {0}")]
     Workspace(String),
+}
+
+impl EngineError {
+    /// The stable code this error crosses boundaries with.
+    pub fn code(&self) -> crate::model::ErrorCode {
+        use crate::model::ErrorCode;
+        use EngineError as E;
+        match self {
+            E::Store(inner) => inner.code(),
+            E::NoSuchPipeline(_) | E::NoSuchExecution(_) | E::NoPendingApproval { .. } => {
+                ErrorCode::NotFound
+            }
+            E::Ambiguous { .. } | E::InvalidPipeline { .. } | E::Unsupported { .. } => {
+                ErrorCode::InvalidInput
+            }
+            E::Untrusted(_) => ErrorCode::Untrusted,
+            E::Missing { .. } => ErrorCode::NotARepository,
+            E::Finished(_) => ErrorCode::AlreadyFinished,
+            E::NotRetryable { .. } => ErrorCode::InvalidInput,
+            E::Source(_) | E::Workspace(_) => ErrorCode::Io,
+            E::Refused { code, .. } => *code,
+            E::NoEngine => ErrorCode::NoEngine,
+        }
+    }
 }
 
 /// Where a retried execution picks up.
@@ -225,7 +252,7 @@ impl Engine {
                 actions: s
                     .actions
                     .iter()
-                    .map(|a| (a.name.as_str(), a.r#type.as_str(), a.run_order as u32))
+                    .map(|a| (a.name.as_str(), a.r#type, a.run_order as u32))
                     .collect(),
             })
             .collect();
@@ -458,7 +485,9 @@ impl Engine {
             title: format!("{} {}", plan.key(), status.as_str()),
             body,
             level,
-            target: Some(format!("#/executions/{}", plan.id)),
+            target: Some(crate::events::NotificationTarget::Execution {
+                id: plan.id.clone(),
+            }),
         }));
     }
 

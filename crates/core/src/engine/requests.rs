@@ -1,128 +1,151 @@
-//! Running a pipeline from a process that is not the engine: the request is
-//! left in the database, the engine is woken, and the caller waits (without
-//! polling) for the engine to say which execution it started, and, if asked,
-//! for that execution to end.
+//! The engine's requests: run, retry, roll back ([`EngineRequest`]). Whoever
+//! asks leaves the request in the database's mailbox; the engine takes it,
+//! starts what it asks for and answers with what it started (an execution
+//! or a deployment, said so by the type) or why it could not, with a stable
+//! error code. When no process is the engine, the asking process carries
+//! the request out itself, in an engine of its own held for that request
+//! ([`carry_out_here`]), and the mailbox row is still written: every
+//! request, from every surface, leaves the same record.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{wake, Engine, EngineError, Resume, RunRequest};
-use crate::clock::Millis;
-use crate::store::{DeploymentDetail, ExecutionDetail, RequestKind, RunRequestRecord, Store};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use super::{wake, Engine, EngineError, EngineLock, Resume};
+use crate::clock::{Clock, Millis};
+use crate::events::Event;
+use crate::model::{DeploymentId, EngineRequest, ErrorCode, ExecutionId, Started};
+use crate::store::{DeploymentDetail, EngineRequestRecord, ExecutionDetail, Store};
 
 /// How long a request may wait for an engine to take it before the caller
 /// is told none is running.
 const TAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Engine {
-    /// Takes the run and retry requests other processes leave, for as long
-    /// as the engine lives. Runs each in this engine.
+    /// Takes the requests other processes leave, for as long as the engine
+    /// lives, and starts each in this engine.
     pub async fn serve_requests(self: Arc<Self>) {
         loop {
             let woken = self.wake.notify.notified();
-            match self.store.take_run_requests(self.now()) {
+            match self.store.take_engine_requests(self.now()) {
                 Ok(requests) => {
-                    for request in requests {
-                        self.clone().take(request);
+                    for record in requests {
+                        let answer = self.clone().begin(&record.request).map(|(s, _)| s);
+                        self.answer(&record.id, &answer);
                     }
                 }
-                Err(err) => tracing::error!(%err, "cannot read run requests"),
+                Err(err) => tracing::error!(%err, "cannot read engine requests"),
             }
             woken.await;
         }
     }
 
-    fn take(self: Arc<Self>, request: RunRequestRecord) {
-        if request.kind == RequestKind::Rollback {
-            return self.take_rollback(request);
-        }
-        let begun = match request.kind {
-            RequestKind::Retry => self.retry(&request.target),
-            _ => self
-                .create(&RunRequest {
-                    pipeline: request.target.clone(),
-                    revision: request.revision.clone(),
-                    variables: request.variables.clone(),
-                    trigger: request.trigger.clone(),
-                    branch: None,
-                })
-                .map(|plan| (plan, Resume::default())),
-        };
-        let (execution, error) = match &begun {
-            Ok((plan, _)) => (Some(plan.id.as_str()), None),
-            Err(err) => (None, Some(err.to_string())),
-        };
-        self.answer(&request, execution, error.as_deref());
-        if let Ok((plan, resume)) = begun {
-            tokio::spawn(async move {
-                if let Err(err) = self.run_from(plan, resume).await {
-                    tracing::error!(%err, "an execution could not finish");
-                }
-            });
-        }
-    }
-
-    /// A rollback request: the record is written (or the refusal given)
-    /// before the answer; the rollback itself runs on.
-    fn take_rollback(self: Arc<Self>, request: RunRequestRecord) {
-        let prepared = self.deployer.prepare_rollback(
-            &request.target,
-            request.variables.get("pipeline").map(String::as_str),
-            request.revision.as_deref(),
-        );
-        match prepared {
-            Ok(prepared) => {
-                self.answer(&request, Some(&prepared.deployment.id.clone()), None);
+    /// Starts what `request` asks for. The record it starts (an execution
+    /// or a deployment) is written before this returns; the work itself
+    /// runs on in the returned task.
+    pub fn begin(
+        self: Arc<Self>,
+        request: &EngineRequest,
+    ) -> Result<(Started, JoinHandle<()>), EngineError> {
+        let (plan, resume) = match request {
+            EngineRequest::Run(run) => (self.create(run)?, Resume::default()),
+            EngineRequest::Retry(retry) => self.retry(&retry.execution)?,
+            EngineRequest::Rollback(rollback) => {
+                let prepared = self
+                    .deployer
+                    .prepare_rollback(
+                        &rollback.environment,
+                        rollback.pipeline.as_deref(),
+                        rollback.to.as_deref(),
+                    )
+                    .map_err(|err| EngineError::Refused {
+                        code: err.code(),
+                        message: err.to_string(),
+                    })?;
+                let id = DeploymentId(prepared.deployment.id.clone());
                 let deployer = self.deployer.clone();
-                tokio::spawn(async move { deployer.perform(prepared).await });
+                let work = tokio::spawn(async move {
+                    deployer.perform(prepared).await;
+                });
+                return Ok((Started::Deployment(id), work));
             }
-            Err(err) => self.answer(&request, None, Some(&err.to_string())),
-        }
+        };
+        let id = ExecutionId(plan.id.clone());
+        let work = tokio::spawn(async move {
+            if let Err(err) = self.run_from(plan, resume).await {
+                tracing::error!(%err, "an execution could not finish");
+            }
+        });
+        Ok((Started::Execution(id), work))
     }
 
-    fn answer(&self, request: &RunRequestRecord, id: Option<&str>, error: Option<&str>) {
-        if let Err(err) = self.store.finish_run_request(&request.id, id, error) {
-            tracing::error!(%err, request = %request.id, "cannot record a taken request");
+    fn answer(&self, id: &str, answer: &Result<Started, EngineError>) {
+        if let Err(err) = record_answer(&self.store, id, answer) {
+            tracing::error!(%err, request = %id, "cannot record a taken request");
         }
-        let _ = wake::poke(&self.data_dir, &request.id);
+        let _ = wake::poke(&self.data_dir, id);
     }
 }
 
-/// Leaves a run, retry or rollback request for the running engine and
-/// returns the id of the execution (or rollback deployment) it started.
+fn record_answer(
+    store: &Store,
+    id: &str,
+    answer: &Result<Started, EngineError>,
+) -> Result<(), crate::store::StoreError> {
+    match answer {
+        Ok(started) => store.answer_engine_request(id, Ok(started), None),
+        Err(err) => store.answer_engine_request(id, Err(&err.to_string()), Some(err.code())),
+    }
+}
+
+fn new_record(
+    request: &EngineRequest,
+    host: &str,
+    taken: bool,
+    now: Millis,
+) -> EngineRequestRecord {
+    EngineRequestRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        request: request.clone(),
+        host: host.to_string(),
+        requested_at: now,
+        taken,
+        started: None,
+        error: None,
+        error_code: None,
+    }
+}
+
+/// Leaves `request` for the running engine (another process, or this
+/// process's hosted one) and returns what it started.
 pub async fn submit(
     store: &Store,
     data_dir: &Path,
-    kind: RequestKind,
-    request: &RunRequest,
+    request: &EngineRequest,
+    host: &str,
     now: Millis,
-) -> Result<String, EngineError> {
+) -> Result<Started, EngineError> {
     let watch = wake::watch(data_dir).map_err(|e| {
         EngineError::Workspace(format!("cannot watch for the engine's answer: {e}"))
     })?;
-    let record = RunRequestRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind,
-        target: request.pipeline.clone(),
-        revision: request.revision.clone(),
-        variables: request.variables.clone(),
-        trigger: request.trigger.clone(),
-        execution_id: None,
-        error: None,
-        taken: false,
-    };
-    store.add_run_request(&record, now)?;
+    let record = new_record(request, host, false, now);
+    store.add_engine_request(&record, now)?;
     let _ = wake::poke(data_dir, &record.id);
     let deadline = tokio::time::Instant::now() + TAKE_TIMEOUT;
     loop {
         let woken = watch.notify.notified();
-        if let Some(r) = store.run_request(&record.id)? {
-            if let Some(id) = r.execution_id {
-                return Ok(id);
+        if let Some(r) = store.engine_request(&record.id)? {
+            if let Some(started) = r.started {
+                return Ok(started);
             }
-            if let Some(error) = r.error {
-                return Err(EngineError::Rejected(error));
+            if let Some(message) = r.error {
+                return Err(EngineError::Refused {
+                    code: r.error_code.unwrap_or(ErrorCode::InvalidInput),
+                    message,
+                });
             }
         }
         tokio::select! {
@@ -130,6 +153,79 @@ pub async fn submit(
             _ = tokio::time::sleep_until(deadline) => {
                 return Err(EngineError::NoEngine);
             }
+        }
+    }
+}
+
+/// An engine this process started for its own requests because no other
+/// process was the engine: it holds the lock until [`LocalEngine::settle`].
+pub struct LocalEngine {
+    engine: Arc<Engine>,
+    work: Vec<JoinHandle<()>>,
+    _lock: EngineLock,
+}
+
+/// What a [`LocalEngine`] leaves behind when its work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// Local environments it deployed were serving (they stop with it).
+    pub served_environments: bool,
+}
+
+impl LocalEngine {
+    /// Starts an engine in this process for requests it carries out itself.
+    pub fn start(
+        store: Arc<Store>,
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        events: broadcast::Sender<Event>,
+        max_parallel: usize,
+        lock: EngineLock,
+    ) -> Result<LocalEngine, EngineError> {
+        let engine = Engine::start(store, data_dir, clock, events, max_parallel, &lock)?;
+        Ok(LocalEngine {
+            engine: Arc::new(engine),
+            work: Vec::new(),
+            _lock: lock,
+        })
+    }
+
+    /// Carries `request` out here: the mailbox row is written (taken at
+    /// once) and answered like any other, then the work runs on until
+    /// [`LocalEngine::settle`].
+    pub fn carry_out(
+        &mut self,
+        request: &EngineRequest,
+        host: &str,
+    ) -> Result<Started, EngineError> {
+        let engine = &self.engine;
+        let now = engine.now();
+        let record = new_record(request, host, true, now);
+        engine.store.add_engine_request(&record, now)?;
+        let begun = engine.clone().begin(request);
+        let answer = begun
+            .as_ref()
+            .map(|(s, _)| s.clone())
+            .map_err(|e| EngineError::Refused {
+                code: e.code(),
+                message: e.to_string(),
+            });
+        record_answer(&engine.store, &record.id, &answer)?;
+        let (started, work) = begun?;
+        self.work.push(work);
+        Ok(started)
+    }
+
+    /// Waits for everything carried out here to end, then stops the
+    /// local environments it brought up and gives up the lock.
+    pub async fn settle(self) -> Settled {
+        for work in self.work {
+            let _ = work.await;
+        }
+        let served_environments = self.engine.deployer.serves_any().await;
+        self.engine.deployer.shut_down().await;
+        Settled {
+            served_environments,
         }
     }
 }
@@ -156,9 +252,10 @@ pub async fn wait_for_deployment(
     id: &str,
 ) -> Result<DeploymentDetail, EngineError> {
     wait_until(data_dir, || {
-        let detail = store
-            .deployment(id)?
-            .ok_or_else(|| EngineError::Rejected(format!("no deployment `{id}`")))?;
+        let detail = store.deployment(id)?.ok_or_else(|| EngineError::Refused {
+            code: ErrorCode::NotFound,
+            message: format!("no deployment `{id}`"),
+        })?;
         Ok(detail.deployment.status.is_final().then_some(detail))
     })
     .await

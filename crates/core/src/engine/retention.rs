@@ -90,13 +90,13 @@ mod tests {
                     revision: "abc",
                     branch: None,
                     message: "",
-                    trigger: "manual",
+                    trigger: &crate::model::ExecutionTrigger::Manual,
                     variables: &vars,
                     definition: "",
                     started_at: n as i64,
                     stages: vec![NewStage {
                         name: "Build",
-                        actions: vec![("a", "build", 1)],
+                        actions: vec![("a", crate::model::ActionType::Build, 1)],
                     }],
                 })
                 .unwrap();

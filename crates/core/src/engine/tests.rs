@@ -36,7 +36,7 @@ fn engine_with(pipeline: &str) -> Fixture {
 fn request() -> RunRequest {
     RunRequest {
         pipeline: "app/ci".into(),
-        trigger: "push:main".into(),
+        trigger: crate::model::ExecutionTrigger::Push("main".into()),
         variables: BTreeMap::new(),
         revision: None,
         branch: None,

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use super::status::{DeploymentStatus, Initiator};
+pub use super::status::{DeploymentStatus, EventStatus, Initiator};
+use super::kinds::ProviderKind;
 use crate::clock::Millis;
 
 /// One deployment, as `slipway deployments` lists it.
@@ -13,8 +14,7 @@ pub struct Deployment {
     /// `REPO/PIPELINE` whose file defines the environment.
     pub pipeline: String,
     pub environment: String,
-    /// `local` or `command`.
-    pub provider: String,
+    pub provider: ProviderKind,
     /// The commit deployed.
     pub revision: String,
     /// First line of its commit message.
@@ -46,8 +46,7 @@ pub struct DeploymentEvent {
     /// `blue/0`, `green/2`, or `-` for the environment as a whole.
     pub instance: String,
     pub event: String,
-    /// `Succeeded`, `Failed` or `Skipped`.
-    pub status: String,
+    pub status: EventStatus,
     pub started_at: Millis,
     pub ended_at: Millis,
     pub message: Option<String>,

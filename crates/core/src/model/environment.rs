@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::closed_set;
+
 /// A local environment as it serves now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct EnvironmentLive {
@@ -63,6 +65,8 @@ pub struct DeployProgress {
     pub deployment_id: String,
     /// What it does now, in words ("batch 2 of 3", "20% on green", "baking").
     pub phase: String,
+    /// What it does now, as a member of a closed set.
+    pub step: ProgressStep,
     /// In-place deployments: the batch being deployed (1-based) and how many.
     pub batch: Option<u32>,
     pub batches: Option<u32>,
@@ -72,9 +76,66 @@ pub struct DeployProgress {
     pub until: Option<i64>,
 }
 
+impl DeployProgress {
+    /// The progress of a deployment that has only just begun.
+    pub fn new(deployment_id: &str) -> DeployProgress {
+        DeployProgress {
+            deployment_id: deployment_id.into(),
+            phase: String::new(),
+            step: ProgressStep::Starting,
+            batch: None,
+            batches: None,
+            traffic: Vec::new(),
+            until: None,
+        }
+    }
+
+    /// Says what the deployment does now: the step, and in words.
+    pub fn set(&mut self, step: ProgressStep, phase: impl Into<String>) {
+        self.step = step;
+        self.phase = phase.into();
+    }
+}
+
+closed_set! {
+    /// What a running deployment does now.
+    pub enum ProgressStep ("deployment progress step") {
+        /// Starting the new set's instances.
+        Starting = "starting",
+        /// Deploying one batch of an in-place deployment.
+        Batch = "batch",
+        /// Moving traffic to the new set.
+        Shifting = "shifting",
+        /// Holding a traffic step before the next.
+        Holding = "holding",
+        /// Watching the new revision for the bake time.
+        Baking = "baking",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct TrafficPoint {
     /// Milliseconds since the epoch.
     pub at: i64,
     pub percent: u32,
+}
+
+/// An environment as the Environments page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct EnvironmentInfo {
+    pub pipeline: String,
+    pub environment: String,
+    pub provider: super::ProviderKind,
+    /// Where its router listens (local provider).
+    pub listen: Option<String>,
+    pub instances: Option<u32>,
+    /// The deployment whose revision it serves.
+    pub current: Option<super::Deployment>,
+    /// The newest deployment, whatever its status.
+    pub latest: Option<super::Deployment>,
+    /// What "Roll back" restores.
+    pub rollback_target: Option<super::Deployment>,
+    /// What serves now, instance by instance, and the progress of a
+    /// deployment under way: when this process's engine serves it.
+    pub live: Option<EnvironmentLive>,
 }

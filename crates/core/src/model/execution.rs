@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::kinds::{ActionType, ApprovalDecision, ExecutionTrigger};
 use super::status::Status;
 use crate::clock::Millis;
 
@@ -21,8 +22,7 @@ pub struct ExecutionSummary {
     pub branch: Option<String>,
     /// First line of the commit message.
     pub message: String,
-    /// `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
-    pub trigger: String,
+    pub trigger: ExecutionTrigger,
     pub started_at: Millis,
     pub ended_at: Option<Millis>,
 }
@@ -55,7 +55,7 @@ pub struct ActionRecord {
     pub name: String,
     #[serde(rename = "type")]
     #[ts(rename = "type")]
-    pub kind: String,
+    pub kind: ActionType,
     pub run_order: u32,
     /// None until the action starts.
     pub status: Option<Status>,
@@ -92,8 +92,7 @@ pub struct ArtifactRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ApprovalRecord {
-    /// `Approved` or `Rejected`.
-    pub decision: String,
+    pub decision: ApprovalDecision,
     pub comment: String,
     pub decided_by: String,
     pub decided_at: Millis,

@@ -10,16 +10,22 @@
 
 pub mod deployment;
 pub mod environment;
+pub mod error;
 pub mod execution;
+pub mod kinds;
 pub mod request;
 pub mod settings;
 pub mod status;
+pub mod vars;
 
 pub use deployment::*;
 pub use environment::*;
+pub use error::ErrorCode;
 pub use execution::*;
+pub use kinds::*;
 pub use request::*;
 pub use status::*;
+pub use vars::Namespaces;
 
 /// The app's reverse-DNS identifier (also `identifier` in tauri.conf.json).
 pub const BUNDLE_IDENTIFIER: &str = "dev.slipway.app";
@@ -36,7 +42,7 @@ pub struct UnknownValue {
 
 /// Declares a closed set: an enum whose members serialise (serde, ts-rs,
 /// the database) as the given spellings, with `ALL`, `as_str`, `parse`,
-/// `FromStr` and `Display`.
+/// `FromStr`, `Display`, and comparison with its spelling (`kind == "role"`).
 macro_rules! closed_set {
     (
         $(#[$meta:meta])*
@@ -83,6 +89,18 @@ macro_rules! closed_set {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
             }
         }
     };

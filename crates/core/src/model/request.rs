@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Run a pipeline.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRequest {
     /// `REPO/PIPELINE`, or `PIPELINE` where that names one pipeline.
     pub pipeline: String,
@@ -18,8 +18,7 @@ pub struct RunRequest {
     /// `--var NAME=VALUE` overrides of pipeline variables.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
-    /// `manual`, `push:<branch>`, …
-    pub trigger: String,
+    pub trigger: super::kinds::ExecutionTrigger,
     /// The branch the revision was pushed to, when a commit id names it.
     #[serde(default)]
     pub branch: Option<String>,
@@ -32,15 +31,19 @@ pub struct RetryRequest {
 }
 
 /// Roll an environment back: a new deployment of an earlier revision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The `rollback` command's request too: every surface sends this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
 pub struct RollbackRequest {
     pub environment: String,
-    /// The pipeline whose environment it is, when several have one of that name.
+    /// `REPO/PIPELINE` or `PIPELINE`, when several pipelines have the environment.
     #[serde(default)]
+    #[ts(optional)]
     pub pipeline: Option<String>,
-    /// Restore this successful deployment's revision (default: the last
-    /// successful revision before the current one).
+    /// A successful deployment to restore; default the last successful
+    /// revision before the current one.
     #[serde(default)]
+    #[ts(optional)]
     pub to: Option<String>,
 }
 

@@ -1,6 +1,7 @@
-//! Statuses of executions, stages, actions and deployments, and who starts
-//! a deployment, spelled exactly as the pipeline format (and CodePipeline,
-//! CodeDeploy) spell them: users' scripts match on these strings.
+//! Statuses of executions, stages, actions, deployments and deployment
+//! events, and who starts a deployment, spelled exactly as the pipeline
+//! format (and CodePipeline, CodeDeploy) spell them: users' scripts match
+//! on these strings.
 
 use super::closed_set;
 
@@ -46,6 +47,16 @@ impl DeploymentStatus {
 }
 
 closed_set! {
+    /// How one lifecycle event of a deployment went, on one instance.
+    pub enum EventStatus ("deployment event status") {
+        Succeeded = "Succeeded",
+        Failed = "Failed",
+        /// Not run: an earlier event failed.
+        Skipped = "Skipped",
+    }
+}
+
+closed_set! {
     /// Who started a deployment.
     pub enum Initiator ("deployment initiator") {
         /// A deploy action of a pipeline execution.
@@ -79,5 +90,9 @@ mod tests {
             "\"auto-rollback\""
         );
         assert!(DeploymentStatus::parse("Queued").is_err());
+        for &s in EventStatus::ALL {
+            assert_eq!(EventStatus::parse(s.as_str()), Ok(s));
+        }
+        assert!(EventStatus::parse("Pending").is_err());
     }
 }

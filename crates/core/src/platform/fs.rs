@@ -35,3 +35,38 @@ pub fn set_executable(file: &std::fs::File) -> std::io::Result<()> {
 pub fn set_executable(_file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
+
+/// A file's permission bits (`0o755`), where the OS keeps them.
+#[cfg(unix)]
+pub fn mode(meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(meta.permissions().mode())
+}
+
+/// Windows keeps no permission bits.
+#[cfg(windows)]
+pub fn mode(_meta: &std::fs::Metadata) -> Option<u32> {
+    None
+}
+
+/// Sets a path's permission bits (`0o755`).
+#[cfg(unix)]
+pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+/// Windows keeps no permission bits: nothing to set.
+#[cfg(windows)]
+pub fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Whether a file can be run directly: any of its executable bits is set.
+/// Windows has none (scripts run by their extension): always false.
+pub fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .ok()
+        .and_then(|m| mode(&m))
+        .is_some_and(|m| m & 0o111 != 0)
+}

@@ -92,6 +92,27 @@ pub fn user_name() -> String {
     std::env::var("USERNAME").unwrap_or_else(|_| "unknown".into())
 }
 
+/// What to do when the OS keychain cannot be reached, in the words of the
+/// keychain this OS has.
+pub fn keychain_hint() -> &'static str {
+    KEYCHAIN_HINT
+}
+
+#[cfg(target_os = "linux")]
+const KEYCHAIN_HINT: &str = "Slipway keeps credentials only in a Secret Service keychain: \
+    install and start one (gnome-keyring or KeePassXC with Secret Service enabled) in your \
+    desktop session and unlock it. Headless: run Slipway inside `dbus-run-session` after \
+    `gnome-keyring-daemon --unlock --components=secrets` (see tests/with-keyring.sh)";
+#[cfg(target_os = "macos")]
+const KEYCHAIN_HINT: &str = "Slipway keeps credentials only in the macOS Keychain: unlock your \
+    login keychain (Keychain Access) and try again";
+#[cfg(target_os = "windows")]
+const KEYCHAIN_HINT: &str = "Slipway keeps credentials only in the Windows Credential Manager: \
+    make sure the Credential Manager service is running";
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+const KEYCHAIN_HINT: &str = "Slipway keeps credentials only in an OS keychain, and none is \
+    supported on this operating system";
+
 /// Where the desktop app looks for its UI files is not a platform concern;
 /// but which platform this build runs on is reported by `status`.
 pub fn os_name() -> &'static str {

@@ -185,6 +185,39 @@ pub async fn stop_all(groups: &mut [ProcessGroup], grace: Duration) {
     }
 }
 
+/// The signal that cannot be ignored; a process ended by it was killed.
+/// Windows has no signals: the number POSIX gives it, so a recorded value
+/// reads the same.
+#[cfg(unix)]
+pub const SIGKILL: i32 = libc::SIGKILL;
+#[cfg(windows)]
+pub const SIGKILL: i32 = 9;
+
+/// The signal that ended a process, when a signal did (never on Windows).
+#[cfg(unix)]
+pub fn exit_signal(status: &ExitStatus) -> Option<i32> {
+    std::os::unix::process::ExitStatusExt::signal(status)
+}
+
+#[cfg(windows)]
+pub fn exit_signal(_status: &ExitStatus) -> Option<i32> {
+    None
+}
+
+/// Whether starting a program failed because the file is still open for
+/// writing somewhere (ETXTBSY: a script just written by another thread may
+/// still be open in a child forked meanwhile). Windows reports no such
+/// error.
+#[cfg(unix)]
+pub fn is_text_busy(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ETXTBSY)
+}
+
+#[cfg(windows)]
+pub fn is_text_busy(_e: &io::Error) -> bool {
+    false
+}
+
 #[cfg(unix)]
 mod unix {
     /// Sends `signal` to every process of the group. A group with no member

@@ -11,7 +11,7 @@ pub use crate::model::execution::{
     ActionRecord, ApprovalRecord, ArtifactRecord, ExecutionDetail, ExecutionSummary, ReportCounts,
     StageRecord,
 };
-use crate::model::Status;
+use crate::model::{ActionType, ExecutionTrigger, Status, StopMode};
 
 pub struct NewExecution<'a> {
     pub id: &'a str,
@@ -20,7 +20,7 @@ pub struct NewExecution<'a> {
     pub revision: &'a str,
     pub branch: Option<&'a str>,
     pub message: &'a str,
-    pub trigger: &'a str,
+    pub trigger: &'a ExecutionTrigger,
     pub variables: &'a BTreeMap<String, String>,
     /// The pipeline file's text at the revision, kept so a retry or a
     /// restarted engine runs exactly what was started.
@@ -32,7 +32,7 @@ pub struct NewExecution<'a> {
 pub struct NewStage<'a> {
     pub name: &'a str,
     /// (name, type, run-order)
-    pub actions: Vec<(&'a str, &'a str, u32)>,
+    pub actions: Vec<(&'a str, ActionType, u32)>,
 }
 
 fn status_col(row: &Row<'_>, col: &str) -> rusqlite::Result<Option<Status>> {
@@ -54,11 +54,11 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<ExecutionSummary> {
         id: row.get("id")?,
         pipeline: format!("{repository}/{pipeline}"),
         repository,
-        status: status_col(row, "status")?.unwrap_or(Status::Interrupted),
+        status: super::enum_col(row, "status")?,
         revision: row.get("revision")?,
         branch: row.get("branch")?,
         message: row.get("message")?,
-        trigger: row.get("trigger")?,
+        trigger: super::enum_col(row, "trigger")?,
         started_at: row.get("started_at")?,
         ended_at: row.get("ended_at")?,
     })
@@ -81,7 +81,7 @@ impl Store {
                 new.revision,
                 new.branch,
                 new.message,
-                new.trigger,
+                new.trigger.to_string(),
                 serde_json::to_string(new.variables).unwrap_or_default(),
                 new.definition,
                 new.started_at
@@ -96,7 +96,7 @@ impl Store {
                 tx.execute(
                     "INSERT INTO actions (execution_id, stage_idx, name, type, run_order)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![new.id, idx as i64, name, kind, run_order],
+                    params![new.id, idx as i64, name, kind.as_str(), run_order],
                 )?;
             }
         }
@@ -221,7 +221,7 @@ impl Store {
                 id,
                 stage as i64,
                 action,
-                approval.decision,
+                approval.decision.as_str(),
                 approval.comment,
                 approval.decided_by,
                 approval.decided_at
@@ -244,26 +244,30 @@ impl Store {
     /// finish, `abandon` ends them now. Returns false when the execution is
     /// unknown or already over.
     pub fn request_stop(&self, id: &str, abandon: bool) -> Result<bool, StoreError> {
-        let mode = if abandon { "abandon" } else { "wait" };
+        let mode = if abandon {
+            StopMode::Abandon
+        } else {
+            StopMode::Wait
+        };
         Ok(self.conn().execute(
             "UPDATE executions SET stop_request = ?2, status = 'Stopping'
              WHERE id = ?1 AND status IN ('InProgress', 'Stopping')",
-            params![id, mode],
+            params![id, mode.as_str()],
         )? > 0)
     }
 
     /// `Some(true)` abandon, `Some(false)` stop and wait, None: keep going.
     pub fn stop_request(&self, id: &str) -> Result<Option<bool>, StoreError> {
-        let mode: Option<String> = self
+        let mode: Option<StopMode> = self
             .conn()
             .query_row(
                 "SELECT stop_request FROM executions WHERE id = ?1",
                 [id],
-                |r| r.get(0),
+                |r| super::opt_enum_col(r, "stop_request"),
             )
             .optional()?
             .flatten();
-        Ok(mode.map(|m| m == "abandon"))
+        Ok(mode.map(|m| m == StopMode::Abandon))
     }
 
     /// The decision recorded for an approval action, if any.
@@ -281,7 +285,7 @@ impl Store {
                 params![id, stage as i64, action],
                 |row| {
                     Ok(ApprovalRecord {
-                        decision: row.get(0)?,
+                        decision: super::enum_col(row, "decision")?,
                         comment: row.get(1)?,
                         decided_by: row.get(2)?,
                         decided_at: row.get(3)?,
@@ -378,7 +382,7 @@ impl Store {
              WHERE a.execution_id = ?1 ORDER BY a.stage_idx, a.run_order, a.rowid",
         )?;
         let rows = stmt.query_map([id], |row| {
-            let decision: Option<String> = row.get("decision")?;
+            let decision = super::opt_enum_col(row, "decision")?;
             let approval = match decision {
                 Some(decision) => Some(ApprovalRecord {
                     decision,
@@ -392,7 +396,7 @@ impl Store {
                 row.get::<_, i64>("stage_idx")? as usize,
                 ActionRecord {
                     name: row.get("name")?,
-                    kind: row.get("type")?,
+                    kind: super::enum_col(row, "type")?,
                     run_order: row.get("run_order")?,
                     status: status_col(row, "status")?,
                     attempt: row.get("attempt")?,

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     super::deployments::MIGRATION,
     super::settings::MIGRATION,
     super::deployments::HISTORY_INDEX,
+    super::requests::MIGRATION,
 ];
 
 /// 1: repositories the user added.

@@ -30,7 +30,7 @@ pub use executions::{
 };
 pub use profiles::{Profile, DEFAULT_DURATION_SECONDS};
 pub use repositories::{NewRepository, Repository};
-pub use requests::{RequestKind, RunRequestRecord};
+pub use requests::EngineRequestRecord;
 
 /// Reads a column holding a closed set's spelling (a status, a kind, …).
 /// A spelling the set does not know is an error naming the column and the
@@ -94,6 +94,18 @@ pub enum StoreError {
     DuplicateRepository(String),
     #[error("the database failed: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("a record could not be written as JSON: {0}")]
+    Encode(String),
+}
+
+impl StoreError {
+    /// The stable code this error crosses boundaries with.
+    pub fn code(&self) -> crate::model::ErrorCode {
+        match self {
+            StoreError::DuplicateRepository(_) => crate::model::ErrorCode::AlreadyExists,
+            _ => crate::model::ErrorCode::Io,
+        }
+    }
 }
 
 /// A handle on the database. Cheap operations run under one mutex: SQLite

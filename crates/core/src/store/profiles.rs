@@ -7,6 +7,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Store, StoreError};
 use crate::clock::Millis;
+use crate::model::ProfileKind;
 use serde::{Deserialize, Serialize};
 
 /// 4: credential profiles (metadata only, never a secret), local secrets'
@@ -54,6 +55,15 @@ pub struct Profile {
 impl Profile {
     pub fn is_role(&self) -> bool {
         self.role_arn.is_some()
+    }
+
+    /// Keys or a role.
+    pub fn kind(&self) -> ProfileKind {
+        if self.is_role() {
+            ProfileKind::Role
+        } else {
+            ProfileKind::Keys
+        }
     }
 
     /// The account a role profile acts in, read from its ARN.

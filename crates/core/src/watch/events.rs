@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::model::ExecutionTrigger;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +42,7 @@ pub enum WatchEvent {
     Triggered {
         repository: String,
         pipeline: String,
-        trigger: String,
+        trigger: ExecutionTrigger,
         commit: String,
         execution: String,
     },
@@ -49,7 +50,7 @@ pub enum WatchEvent {
     TriggerFailed {
         repository: String,
         pipeline: String,
-        trigger: String,
+        trigger: ExecutionTrigger,
         commit: String,
         error: String,
     },
@@ -57,7 +58,7 @@ pub enum WatchEvent {
     Paused {
         repository: String,
         pipeline: String,
-        trigger: String,
+        trigger: ExecutionTrigger,
         commit: String,
     },
     /// A pipeline file at a commit that moved a ref does not parse.

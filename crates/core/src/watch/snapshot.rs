@@ -295,13 +295,8 @@ mod tests {
         );
         assert!(!dest.join("scratch.txt").exists());
         assert!(!dest.join(".git").exists());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dest.join("run.sh"))
-                .unwrap()
-                .permissions()
-                .mode();
+        let meta = std::fs::metadata(dest.join("run.sh")).unwrap();
+        if let Some(mode) = crate::platform::fs::mode(&meta) {
             assert_eq!(mode & 0o111, 0o111, "the executable bit is kept");
         }
     }

@@ -1,4 +1,4 @@
-//! Trigger matching as PIPELINE-FORMAT.md defines it: which of a pipeline's
+//! Trigger matching for pipeline files (`triggers:`): which of a pipeline's
 //! `push`, `tag` and `schedule` triggers a ref move or a cron fire matches.
 //! Pure: it is given the branch or tag and the changed paths, and never
 //! reads git or the clock.
@@ -9,6 +9,7 @@
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
+use crate::model::ExecutionTrigger;
 use crate::spec::pipeline::{Pipeline, Trigger};
 
 /// What happened, as triggers see it.
@@ -27,11 +28,11 @@ pub enum Cause {
 
 impl Cause {
     /// The execution's `trigger` field: `push:<branch>`, `tag:<tag>`, `schedule`.
-    pub fn label(&self) -> String {
+    pub fn label(&self) -> ExecutionTrigger {
         match self {
-            Cause::Push { branch, .. } => format!("push:{branch}"),
-            Cause::Tag { tag } => format!("tag:{tag}"),
-            Cause::Schedule => "schedule".to_string(),
+            Cause::Push { branch, .. } => ExecutionTrigger::Push(branch.clone()),
+            Cause::Tag { tag } => ExecutionTrigger::Tag(tag.clone()),
+            Cause::Schedule => ExecutionTrigger::Schedule,
         }
     }
 }

@@ -268,7 +268,7 @@ impl State {
                 .zip(pending.last)
                 .map(|(first, last)| (last + QUIET).min(first + MAX_DELAY));
             let schedule_at = self.schedules.next_due().map(|due| {
-                let wait = (due - chrono::Local::now()).to_std().unwrap_or_default();
+                let wait = (due - self.clock.local_now()).to_std().unwrap_or_default();
                 Instant::now() + wait
             });
             tokio::select! {

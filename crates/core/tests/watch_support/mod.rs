@@ -204,6 +204,6 @@ impl World {
 /// `(revision, trigger, status)` of each execution, oldest first.
 pub fn summary(all: &[ExecutionSummary]) -> Vec<(String, String, Status)> {
     all.iter()
-        .map(|e| (e.revision.clone(), e.trigger.clone(), e.status))
+        .map(|e| (e.revision.clone(), e.trigger.to_string(), e.status))
         .collect()
 }

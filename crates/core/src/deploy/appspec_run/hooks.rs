@@ -14,13 +14,14 @@ use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use serde::Serialize;
 
 use super::Revision;
-use crate::platform::process::spawn_group;
+use crate::clock::{self, Clock, Millis};
+use crate::platform::process::{is_text_busy, spawn_group};
 use crate::spec::appspec::{HookScript, LifecycleEvent, MAX_HOOK_SECONDS};
 
 /// How long a timed-out hook gets between SIGTERM and SIGKILL.
@@ -30,7 +31,7 @@ const HOOK_GRACE: Duration = Duration::from_secs(5);
 const EXCERPT_BYTES: u64 = 4096;
 
 /// Who is deploying what, for the hook environment and the log.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HookContext {
     pub deployment_id: String,
     pub application_name: String,
@@ -47,14 +48,30 @@ pub struct HookContext {
     pub env: Vec<(String, String)>,
     /// SIGTERM-to-SIGKILL grace for a timed-out script; `None` = 5 s.
     pub grace: Option<Duration>,
+    /// What each event's start and end are read from.
+    pub clock: Arc<dyn Clock>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum EventStatus {
-    Succeeded,
-    Failed,
-    Skipped,
+impl std::fmt::Debug for HookContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookContext")
+            .field("deployment_id", &self.deployment_id)
+            .field("application_name", &self.application_name)
+            .field("deployment_group_name", &self.deployment_group_name)
+            .field("deployment_group_id", &self.deployment_group_id)
+            .field("port", &self.port)
+            .field("log", &self.log)
+            .field(
+                "ignore_application_stop_failures",
+                &self.ignore_application_stop_failures,
+            )
+            .field("env", &self.env)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
 }
+
+pub use crate::model::EventStatus;
 
 /// One lifecycle event on one instance, for the deployment record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,7 +112,7 @@ pub async fn run_events(
     let mut failed = false;
     for event in events.iter().filter(|e| e.runs_hooks) {
         if failed {
-            let now = now_ms();
+            let now = ctx.clock.now();
             out.push(skipped(
                 event.name,
                 now,
@@ -119,7 +136,7 @@ pub async fn run_event(
     previous: Option<&Revision>,
     ctx: &HookContext,
 ) -> EventOutcome {
-    let started_at = now_ms();
+    let started_at = ctx.clock.now();
     let source = if event.uses_previous_revision {
         match previous {
             Some(p) => p,
@@ -150,7 +167,7 @@ pub async fn run_event(
             &ctx.log,
             &format!(
                 "=== {} {}: {} (timeout {}s)",
-                Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                clock::rfc3339(ctx.clock.now()),
                 event.name,
                 script.location,
                 timeout_secs(script)
@@ -193,7 +210,7 @@ pub async fn run_event(
             EventStatus::Succeeded
         },
         started_at,
-        ended_at: now_ms(),
+        ended_at: ctx.clock.now(),
         exit_code,
         message: match (&failure, ignored) {
             (Some(e), true) => Some(format!("{e} (ignored: ignore ApplicationStop failures)")),
@@ -204,7 +221,7 @@ pub async fn run_event(
     }
 }
 
-fn skipped(event: &str, at: i64, why: String) -> EventOutcome {
+fn skipped(event: &str, at: Millis, why: String) -> EventOutcome {
     EventOutcome {
         event: event.to_string(),
         status: EventStatus::Skipped,
@@ -215,10 +232,6 @@ fn skipped(event: &str, at: i64, why: String) -> EventOutcome {
         failure_ignored: false,
         log_excerpt: String::new(),
     }
-}
-
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 fn timeout_secs(script: &HookScript) -> u64 {
@@ -241,7 +254,7 @@ async fn run_script(
             )),
         );
     };
-    let executable = is_executable(&path);
+    let executable = crate::platform::fs::is_executable(&path);
     let mut attempts = 0;
     loop {
         let mut cmd = if executable {
@@ -270,18 +283,6 @@ async fn run_script(
 /// A script just written by another thread may still be open for writing
 /// in a child forked meanwhile (ETXTBSY); that passes within moments.
 const TEXT_BUSY_RETRIES: u32 = 10;
-
-fn is_text_busy(e: &std::io::Error) -> bool {
-    #[cfg(unix)]
-    {
-        e.raw_os_error() == Some(libc::ETXTBSY)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = e;
-        false
-    }
-}
 
 fn start_script(
     cmd: &mut tokio::process::Command,
@@ -360,17 +361,6 @@ fn script_path(root: &Path, location: &str) -> Option<PathBuf> {
         }
     }
     p.is_file().then_some(p)
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(_path: &Path) -> bool {
-    false
 }
 
 fn log_line(log: &Path, line: &str) {

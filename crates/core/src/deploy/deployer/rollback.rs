@@ -11,7 +11,7 @@ use crate::build::ArtifactStore;
 use crate::deploy::command::CommandContext;
 use crate::deploy::local::{self, Rollout};
 use crate::deploy::strategy;
-use crate::engine::Namespaces;
+use crate::model::{EventStatus, Namespaces};
 use crate::spec::pipeline::{Environment, Provider};
 use crate::store::{Deployment, DeploymentEvent, DeploymentStatus, Initiator, NewDeployment};
 
@@ -158,7 +158,7 @@ impl Deployer {
             id: id.clone(),
             pipeline: target.pipeline.clone(),
             environment: target.environment.clone(),
-            provider: target.provider.clone(),
+            provider: target.provider,
             revision: target.revision.clone(),
             message: target.message.clone(),
             artifact: target.artifact.clone(),
@@ -253,6 +253,7 @@ impl Deployer {
             log,
             Vec::new(),
             Some(self.store.clone()),
+            self.clock.clone(),
         )?;
         // A rollback must be able to restore: a revision whose ApplicationStop
         // script fails (CodeDeploy's well-known trap) would otherwise block
@@ -288,7 +289,7 @@ impl Deployer {
                     rollout.record(DeploymentEvent {
                         instance: "-".into(),
                         event: "AllowTraffic 100%".into(),
-                        status: "Succeeded".into(),
+                        status: EventStatus::Succeeded,
                         started_at: started,
                         ended_at: self.now(),
                         message: Some(how.into()),

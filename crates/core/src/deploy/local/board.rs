@@ -13,11 +13,12 @@ use tokio::task::JoinHandle;
 
 use super::super::instance::{Health, InstanceState};
 use super::super::router::RouterReader;
-use super::{now_ms, LiveSet};
+use super::LiveSet;
+use crate::clock::Clock;
 use crate::events::Event;
 pub use crate::model::environment::{
     DeployProgress, EnvironmentLive, HealthStatus, InstanceStatus, LiveInstance, LiveSetInfo,
-    TrafficPoint,
+    ProgressStep, TrafficPoint,
 };
 
 /// Changes closer together than this go out as one event.
@@ -57,17 +58,20 @@ pub struct Board {
     router: RouterReader,
     inner: Mutex<Inner>,
     changed: watch::Sender<u64>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Board {
     /// A board for an environment whose router is `router`; changes go out
-    /// on `events`. Must be called inside a Tokio runtime.
+    /// on `events`, traffic points are stamped by `clock`. Must be called
+    /// inside a Tokio runtime.
     pub fn new(
         pipeline: &str,
         environment: &str,
         listen: SocketAddr,
         router: RouterReader,
         events: broadcast::Sender<Event>,
+        clock: Arc<dyn Clock>,
     ) -> Arc<Board> {
         let (changed, mut seen) = watch::channel(0);
         let mut routed = router.changes();
@@ -78,6 +82,7 @@ impl Board {
             router,
             inner: Mutex::default(),
             changed,
+            clock,
         });
         let weak: Weak<Board> = Arc::downgrade(&board);
         tokio::spawn(async move {
@@ -174,14 +179,7 @@ impl Board {
     pub fn progress(&self, id: &str, update: impl FnOnce(&mut DeployProgress)) {
         let mut inner = self.inner();
         if inner.progress.as_ref().map(|p| p.deployment_id.as_str()) != Some(id) {
-            inner.progress = Some(DeployProgress {
-                deployment_id: id.into(),
-                phase: String::new(),
-                batch: None,
-                batches: None,
-                traffic: Vec::new(),
-                until: None,
-            });
+            inner.progress = Some(DeployProgress::new(id));
         }
         let progress = inner.progress.as_mut().expect("set above");
         update(progress);
@@ -195,13 +193,14 @@ impl Board {
 
     /// Records the new set's share of traffic now.
     pub fn traffic(&self, id: &str, set: &str, percent: u32) {
+        let now = self.clock.now();
         self.progress(id, |p| {
-            p.phase = format!("{percent}% of traffic on {set}");
+            p.set(
+                ProgressStep::Shifting,
+                format!("{percent}% of traffic on {set}"),
+            );
             p.until = None;
-            p.traffic.push(TrafficPoint {
-                at: now_ms(),
-                percent,
-            });
+            p.traffic.push(TrafficPoint { at: now, percent });
         });
     }
 
@@ -331,6 +330,7 @@ mod tests {
             router.local_addr(),
             router.reader(),
             events,
+            crate::clock::system(),
         );
         let (blue, green) = (set("blue", &[41001, 41002]), set("green", &[41003, 41004]));
         router

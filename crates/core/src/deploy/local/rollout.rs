@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{now_ms, short, slug, Slot, DRAIN, GRACE};
+use super::{short, slug, Slot, DRAIN, GRACE};
 use crate::build::ArtifactStore;
+use crate::clock::{self, Clock, Millis};
 use crate::deploy::appspec_run::{self, HookContext, Revision};
 use crate::deploy::instance::{
     self, execution_tag, instance_dir, instance_tag, Health, HealthPolicy, Instance, InstanceConfig,
 };
 use crate::deploy::monitor::{Failure, Watch};
 use crate::deploy::router::Router;
+use crate::model::EventStatus;
 use crate::platform::orphans::EXECUTION_ENV;
 use crate::spec::appspec::LifecycleEvent;
 use crate::spec::pipeline::{Environment, HealthCheck, Provider, RollbackOn};
@@ -41,12 +43,15 @@ pub struct Rollout {
     pub store: Option<Arc<Store>>,
     /// Turns true when someone stops the deployment.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// What lifecycle events, health checks and log lines are timed by.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Rollout {
     /// Reads what the local provider needs from the environment, for the
     /// deployment record `of` (its id, pipeline and revision) putting the
     /// artifact `digest` on it.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         spec: &Environment,
         of: &Deployment,
@@ -55,6 +60,7 @@ impl Rollout {
         log: &Path,
         env: Vec<(String, String)>,
         store: Option<Arc<Store>>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Rollout, String> {
         let Provider::Local { instances, run, .. } = &spec.provider else {
             return Err(format!("environment `{}` is not local", spec.name));
@@ -95,6 +101,7 @@ impl Rollout {
             spec: spec.clone(),
             store,
             stop: None,
+            clock,
         })
     }
 
@@ -111,7 +118,7 @@ impl Rollout {
             let _ = writeln!(
                 f,
                 "[{}] {text}",
-                chrono::Local::now().format("%H:%M:%S%.3f")
+                clock::local(self.clock.now()).format("%H:%M:%S%.3f")
             );
         }
     }
@@ -123,6 +130,11 @@ impl Rollout {
                 tracing::error!(%e, "cannot record a deployment event");
             }
         }
+    }
+
+    /// Now, by the deployment's clock.
+    pub(super) fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     /// `Err(stopped)` once someone stopped the deployment.
@@ -137,20 +149,19 @@ impl Rollout {
         &self,
         instance: &str,
         event: &str,
-        started: i64,
+        started: Millis,
         result: &Result<(), String>,
     ) {
         self.record(DeploymentEvent {
             instance: instance.into(),
             event: event.into(),
             status: if result.is_ok() {
-                "Succeeded"
+                EventStatus::Succeeded
             } else {
-                "Failed"
-            }
-            .into(),
+                EventStatus::Failed
+            },
             started_at: started,
-            ended_at: now_ms(),
+            ended_at: self.now(),
             message: result.as_ref().err().cloned(),
             log_excerpt: String::new(),
         });
@@ -204,6 +215,7 @@ impl Rollout {
             ignore_application_stop_failures: self.spec.ignore_application_stop_failures,
             env,
             grace: None,
+            clock: self.clock.clone(),
         }
     }
 
@@ -222,7 +234,7 @@ impl Rollout {
         let mut new: Option<Revision> = None;
         let ctx = self.hook_context(slot);
         for event in events {
-            let started = now_ms();
+            let started = self.now();
             if event.runs_hooks {
                 let previous = slot.revision.clone();
                 let current = new
@@ -237,7 +249,7 @@ impl Rollout {
                 self.record(DeploymentEvent {
                     instance: label.clone(),
                     event: outcome.event.clone(),
-                    status: format!("{:?}", outcome.status),
+                    status: outcome.status,
                     started_at: outcome.started_at,
                     ended_at: outcome.ended_at,
                     message: outcome.message.clone(),
@@ -343,6 +355,7 @@ impl Rollout {
             port: Some(slot.port),
             env,
             grace: GRACE,
+            clock: self.clock.clone(),
         })
         .map_err(|e| e.to_string())?;
         slot.instance = Some(instance);
@@ -353,7 +366,7 @@ impl Rollout {
     /// checking it (the bake and the Environments page read the verdicts).
     async fn validate(&self, slot: &mut Slot) -> Result<(), Failure> {
         let label = slot.label();
-        let started = now_ms();
+        let started = self.now();
         let Some(instance) = &slot.instance else {
             return Err(Failure::of(format!("instance {label} has no service")));
         };
@@ -408,15 +421,12 @@ fn prune_revisions(slot_dir: &Path, current: &str, installed: Option<&Revision>)
     let Ok(entries) = std::fs::read_dir(slot_dir.join("revisions")) else {
         return;
     };
-    let mut others: Vec<(std::time::SystemTime, PathBuf)> = entries
+    let mut others: Vec<(Millis, PathBuf)> = entries
         .flatten()
         .filter(|e| e.file_name().to_string_lossy() != current)
         .filter(|e| Some(e.path()) != keep_root)
         .map(|e| {
-            let at = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or(std::time::UNIX_EPOCH);
+            let at = e.metadata().map_or(0, |m| clock::modified(&m));
             (at, e.path())
         })
         .collect();

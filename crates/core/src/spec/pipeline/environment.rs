@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::strategy::{self, Strategy};
 use super::units::{Duration, Percent};
+use crate::model::ProviderKind;
 use crate::spec::read::{KeyPath, Reader};
 use crate::spec::yaml::{Node, Value};
 
@@ -44,6 +45,16 @@ pub enum Provider {
         verify: Vec<String>,
         rollback: Vec<String>,
     },
+}
+
+impl Provider {
+    /// Which provider this is.
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Provider::Local { .. } => ProviderKind::Local,
+            Provider::Command { .. } => ProviderKind::Command,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! Slipway's own pipeline files (`.slipway/*.yml`, PIPELINE-FORMAT.md):
+//! Slipway's own pipeline files (`.slipway/*.yml`):
 //! triggers, variables, environments, strategies, stages and actions, read
 //! into the typed [`Pipeline`] the engine runs, and cross-checked (artifacts
 //! flow forward, `#{…}` references name earlier namespaces, deploy actions
@@ -84,21 +84,12 @@ pub enum StageFailure {
     Rollback,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ActionType {
-    Source,
-    Build,
-    Test,
-    Approval,
-    Deploy,
-    Command,
-    Invoke,
-}
+pub use crate::model::ActionType;
 
-const ACTION_TYPES: [&str; 7] = [
-    "source", "build", "test", "approval", "deploy", "command", "invoke",
-];
+/// Every action type's spelling, for the reader's messages.
+fn action_types() -> Vec<&'static str> {
+    ActionType::ALL.iter().map(|t| t.as_str()).collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Action {
@@ -382,27 +373,21 @@ fn action(r: &mut Reader, node: &Node, path: &KeyPath) -> Option<Action> {
         }
     };
     let kind = match f.get("type") {
-        Some(n) => r.choice(n, &path.key("type"), &ACTION_TYPES, "action type"),
+        Some(n) => r.choice(n, &path.key("type"), &action_types(), "action type"),
         None => {
             r.error(
                 node,
                 path,
                 format!(
                     "missing `type`; expected one of: {}",
-                    ACTION_TYPES.join(", ")
+                    action_types().join(", ")
                 ),
             );
             None
         }
     };
-    let kind = match kind.as_deref() {
-        Some("source") => ActionType::Source,
-        Some("build") => ActionType::Build,
-        Some("test") => ActionType::Test,
-        Some("approval") => ActionType::Approval,
-        Some("deploy") => ActionType::Deploy,
-        Some("command") => ActionType::Command,
-        Some("invoke") => {
+    let kind = match kind.as_deref().map(ActionType::parse) {
+        Some(Ok(ActionType::Invoke)) => {
             r.error(
                 f.get("type")?,
                 &path.key("type"),
@@ -410,6 +395,7 @@ fn action(r: &mut Reader, node: &Node, path: &KeyPath) -> Option<Action> {
             );
             ActionType::Invoke
         }
+        Some(Ok(kind)) => kind,
         _ => {
             r.unknown_keys(&mut f, &[], "an action");
             return None;
@@ -508,8 +494,3 @@ fn action(r: &mut Reader, node: &Node, path: &KeyPath) -> Option<Action> {
     Some(a)
 }
 
-impl ActionType {
-    pub fn as_str(self) -> &'static str {
-        ACTION_TYPES[self as usize]
-    }
-}

@@ -181,12 +181,12 @@ impl State {
                 }
             }
         }
-        self.schedules.set(name, &wanted, chrono::Local::now());
+        self.schedules.set(name, &wanted, self.clock.local_now());
     }
 
     /// Runs the schedules that are due, on their default branch's head.
     pub(super) fn fire_schedules(&mut self) {
-        for (name, pipeline) in self.schedules.take_due(chrono::Local::now()) {
+        for (name, pipeline) in self.schedules.take_due(self.clock.local_now()) {
             let Some(w) = self.repos.get(&name) else {
                 continue;
             };

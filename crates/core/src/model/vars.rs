@@ -2,6 +2,10 @@
 //! variables (`#{variables.NAME}`), the source revision (`#{Source.COMMIT_ID}`),
 //! the execution (`#{codepipeline.PipelineExecutionId}`) and the variables
 //! earlier actions exported under their `namespace`.
+//!
+//! Plain values and a pure substitution: the engine fills them as actions
+//! run and the deployer reads them (the `command` provider's commands, a
+//! rollback's `#{rollback.NAME}`), so they sit in the vocabulary below both.
 
 use std::collections::{BTreeMap, HashMap};
 
