@@ -48,7 +48,7 @@ fn notify(app: &AppHandle, n: &slipway_core::api::Notification) {
         match note.show() {
             Ok(handle) => handle.wait_for_action(|action| {
                 if action == "default" {
-                    crate::tray::show_main_window(&app, n.target.as_deref());
+                    crate::tray::show_main_window(&app, n.target.as_ref());
                 }
             }),
             // No notification server (a bare X session) is not an error

@@ -12,7 +12,7 @@ mod tray;
 
 use std::sync::Arc;
 
-use slipway_core::api::{Core, SystemClock};
+use slipway_core::api::{Core, Host, SystemClock};
 
 fn main() {
     quiet_webview();
@@ -124,5 +124,5 @@ fn give_back_memory() {
 /// The same data directory as the CLI: `SLIPWAY_HOME`, else the OS default.
 fn open_core() -> Result<Core, String> {
     let dir = slipway_core::platform::data_dir(None).map_err(|e| e.to_string())?;
-    Core::open(&dir, "desktop", Arc::new(SystemClock)).map_err(|e| e.to_string())
+    Core::open(&dir, Host::Desktop, Arc::new(SystemClock)).map_err(|e| e.to_string())
 }

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use slipway_core::api::tray::{TrayAction, TrayMenu, TrayState};
-use slipway_core::api::{Core, Event, Notification, NotificationLevel};
+use slipway_core::api::{Core, Event, Notification, NotificationLevel, NotificationTarget};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager};
@@ -15,7 +15,8 @@ use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
 pub const TRAY_ID: &str = "slipway";
 
-/// The window event that asks the UI to show an execution.
+/// The window event that asks the UI to show what a [`NotificationTarget`]
+/// names (the UI maps it to its route).
 pub const OPEN_EVENT: &str = "slipway://open";
 
 /// The menu as last rendered: a click is looked up here by its id, so it
@@ -123,7 +124,7 @@ fn choose(app: &AppHandle, id: &str) {
         Some(TrayAction::Open) => show_main_window(app, None),
         Some(TrayAction::Quit) => app.exit(0),
         Some(TrayAction::OpenExecution { id }) => {
-            show_main_window(app, Some(&format!("#/executions/{id}")));
+            show_main_window(app, Some(&NotificationTarget::Execution { id }));
         }
         Some(TrayAction::PauseWatching) => set_watching_paused(app, true),
         Some(TrayAction::ResumeWatching) => set_watching_paused(app, false),
@@ -173,13 +174,17 @@ fn confirm_rollback(app: &AppHandle, pipeline: String, environment: String, to: 
             }
             let core = handle.state::<Arc<Core>>().inner().clone();
             tauri::async_runtime::spawn(async move {
+                let target = NotificationTarget::Environment {
+                    pipeline: pipeline.clone(),
+                    environment: environment.clone(),
+                };
                 let rollback = slipway_core::api::tray::roll_back(&core, pipeline, environment, to);
                 if let Err(err) = rollback.await {
                     let _ = core.event_sender().send(Event::Notification(Notification {
                         title: "Rollback refused".into(),
                         body: err.message,
                         level: NotificationLevel::Failure,
-                        target: Some("#/environments".into()),
+                        target: Some(target),
                     }));
                 }
             });
@@ -226,10 +231,19 @@ mod platform {
     }
 }
 
-/// Brings the main window forward, on the UI route `target` if given: from
-/// the tray, a notification, and a second launch of the app. A window closed
-/// to the tray is made anew (its web processes ended when it closed).
-pub fn show_main_window(app: &AppHandle, target: Option<&str>) {
+/// The UI route that shows `target`, for a window that opens on it (the
+/// same mapping as the UI's `targetHref`).
+fn route(target: &NotificationTarget) -> String {
+    match target {
+        NotificationTarget::Execution { id } => format!("#/executions/{id}"),
+        NotificationTarget::Environment { .. } => "#/environments".into(),
+    }
+}
+
+/// Brings the main window forward, showing `target` if given: from the
+/// tray, a notification, and a second launch of the app. A window closed to
+/// the tray is made anew (its web processes ended when it closed).
+pub fn show_main_window(app: &AppHandle, target: Option<&NotificationTarget>) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.show();
         let _ = window.unminimize();
@@ -248,7 +262,7 @@ pub fn show_main_window(app: &AppHandle, target: Option<&str>) {
         let builder = match target {
             Some(target) => builder.initialization_script(format!(
                 "if (!location.hash) location.hash = {};",
-                serde_json::Value::from(target)
+                serde_json::Value::from(route(target))
             )),
             None => builder,
         };

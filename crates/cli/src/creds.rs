@@ -4,13 +4,20 @@
 //! Secrets enter only through stdin or a hidden prompt, never argv, and
 //! leave only where the user asked for them (`exec`'s child environment,
 //! `process`, `env` on stdout). Nothing here logs a value.
+//!
+//! What the Accounts page can do goes through the core's command table, as
+//! the window does (`add`, `remove`, `whoami`); what hands out a session's
+//! secrets (`exec`, `process`, `env`) and `slipway secret …` have no command
+//! there, on purpose: a secret never crosses the table to a UI.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::json;
-use slipway_core::api::Core;
+use slipway_core::api::{
+    cmd, ApiError, Core, ErrorCode, ProfileAddRequest, ProfileNameRequest, ProfileVerifyRequest,
+};
 use slipway_core::creds::{self, CredsError, Profile, SecretString};
 
 use crate::CliError;
@@ -110,22 +117,35 @@ fn failed(e: CredsError) -> CliError {
 
 pub fn run(data_dir: Option<PathBuf>, command: CredsCommand) -> Result<(), CliError> {
     crate::init_logging("warn");
-    let core = crate::open_core(data_dir, "cli")?;
+    let core = crate::open_core(data_dir, slipway_core::api::Host::Cli)?;
     let store = core.store();
     match command {
         CredsCommand::Add(args) => add(&core, args),
         CredsCommand::List { json } => list(&core, json),
         CredsCommand::Remove { name } => {
-            creds::remove(store, &name).map_err(failed)?;
+            crate::runtime()?.block_on(
+                core.command::<cmd::ProfileRemove>(ProfileNameRequest { name: name.clone() }),
+            )?;
             println!("removed profile {name} and its keychain items");
             Ok(())
         }
         CredsCommand::Whoami { name, json, mfa } => {
             let id = with_mfa(mfa, |code| {
+                let request = ProfileVerifyRequest {
+                    name: name.clone(),
+                    mfa_code: code.map(str::to_string),
+                };
                 crate::runtime()?
-                    .block_on(creds::whoami(store, &name, core.clock().as_ref(), code))
-                    .map_err(Into::into)
+                    .block_on(core.command::<cmd::ProfileVerify>(request))
+                    .map_err(CallError::Api)
             })?;
+            // The same document as ever: the identity without the name
+            // the response repeats.
+            let id = creds::Identity {
+                account: id.account,
+                arn: id.arn,
+                user_id: id.user_id,
+            };
             if json {
                 crate::output::print_json(&json!(id));
             } else {
@@ -152,6 +172,9 @@ pub fn run(data_dir: Option<PathBuf>, command: CredsCommand) -> Result<(), CliEr
             credentials,
             json,
         } => {
+            // Not through the table's `profiles_import`: it reads only the
+            // default files (no --config / --credentials) and answers
+            // `name (kind)` strings where `--json` prints objects.
             let report = creds::import(
                 store,
                 config.as_deref(),
@@ -190,7 +213,11 @@ fn add(core: &Core, a: AddArgs) -> Result<(), CliError> {
         added_at: core.clock().now(),
     };
     if profile.is_role() {
-        creds::add_role(core.store(), &profile).map_err(failed)?;
+        // What `add_role` checks first, checked here as it was: the table's
+        // handler drops empty values before, which would turn an empty
+        // --role-arn into a less helpful complaint.
+        creds::validate(&profile).map_err(failed)?;
+        save(core, profile, None)?;
         println!("added role profile {}", a.name);
         return Ok(());
     }
@@ -199,15 +226,50 @@ fn add(core: &Core, a: AddArgs) -> Result<(), CliError> {
             "give --access-key-id (your own keys) or --source and --role-arn (a role)".into(),
         ));
     };
-    // Checked before asking for the secret, so a typo costs no typing.
+    // Checked before asking for the secret, so a typo costs no typing (the
+    // table's handler checks only once it has the secret).
     creds::validate(&profile).map_err(failed)?;
     let secret = read_secret("Secret access key: ")?;
-    let keys = creds::keys_from_input(&id, secret);
-    creds::add_keys(core.store(), &profile, &keys).map_err(failed)?;
+    save(core, profile, Some((id, secret)))?;
     println!("added profile {} (keys in the OS keychain)", a.name);
     Ok(())
 }
 
+/// Adds a checked profile through the table's `profile_add`, as the window
+/// does; `keys` is the access key id and its secret for a keys profile.
+/// `profile_add`'s request has no RoleSessionName, so a profile with
+/// --session-name is still added directly rather than added without it.
+fn save(core: &Core, profile: Profile, keys: Option<(String, String)>) -> Result<(), CliError> {
+    if profile.session_name.is_some() {
+        return match keys {
+            None => creds::add_role(core.store(), &profile),
+            Some((id, secret)) => {
+                let keys = creds::keys_from_input(&id, secret);
+                creds::add_keys(core.store(), &profile, &keys)
+            }
+        }
+        .map_err(failed);
+    }
+    let (access_key_id, secret_access_key) = keys.unzip();
+    let request = ProfileAddRequest {
+        name: profile.name,
+        access_key_id,
+        secret_access_key,
+        source_profile: profile.source_profile,
+        role_arn: profile.role_arn,
+        external_id: profile.external_id,
+        mfa_serial: profile.mfa_serial,
+        region: profile.region,
+        duration_seconds: profile.duration_seconds,
+    };
+    crate::runtime()?.block_on(core.command::<cmd::ProfileAdd>(request))?;
+    Ok(())
+}
+
+/// Read from the store, not through the table's `profiles`: its rows have no
+/// `source_profile`, `external_id` or `session_name`, which this listing
+/// prints, and it reads every profile's cached session from the keychain
+/// where this listing is metadata only.
 fn list(core: &Core, json: bool) -> Result<(), CliError> {
     let profiles = core.store().profiles().map_err(|e| failed(e.into()))?;
     if json {
@@ -216,7 +278,7 @@ fn list(core: &Core, json: bool) -> Result<(), CliError> {
             .map(|p| {
                 json!({
                     "name": p.name,
-                    "kind": if p.is_role() { "role" } else { "keys" },
+                    "kind": p.kind(),
                     "source_profile": p.source_profile,
                     "role_arn": p.role_arn,
                     "account": p.role_account(),
@@ -252,25 +314,28 @@ fn with_mfa<T>(
     mfa: MfaArg,
     call: impl Fn(Option<&str>) -> Result<T, CallError>,
 ) -> Result<T, CliError> {
-    match call(mfa.mfa_code.as_deref()) {
-        Err(CallError::Creds(CredsError::MfaRequired { serial, .. }))
-            if mfa.mfa_code.is_none() && std::io::stdin().is_terminal() =>
-        {
-            eprint!("MFA code for {serial}: ");
-            let _ = std::io::stderr().flush();
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .map_err(|e| CliError::Failed(format!("cannot read the MFA code: {e}")))?;
-            call(Some(line.trim())).map_err(CallError::into_cli)
-        }
-        other => other.map_err(CallError::into_cli),
-    }
+    let first = call(mfa.mfa_code.as_deref());
+    let prompt = match &first {
+        Err(e) if mfa.mfa_code.is_none() && std::io::stdin().is_terminal() => e.mfa_prompt(),
+        _ => None,
+    };
+    let Some(prompt) = prompt else {
+        return first.map_err(CallError::into_cli);
+    };
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Failed(format!("cannot read the MFA code: {e}")))?;
+    call(Some(line.trim())).map_err(CallError::into_cli)
 }
 
-/// Either a credentials failure (maybe MFA) or the CLI's own.
+/// A credentials failure (maybe MFA), directly or from the command table,
+/// or the CLI's own.
 enum CallError {
     Creds(CredsError),
+    Api(ApiError),
     Cli(CliError),
 }
 
@@ -290,9 +355,33 @@ impl CallError {
     fn into_cli(self) -> CliError {
         match self {
             CallError::Creds(e) => failed(e),
+            CallError::Api(e) => CliError::Api(e),
             CallError::Cli(e) => e,
         }
     }
+
+    /// What to ask when the failure is a missing MFA code.
+    fn mfa_prompt(&self) -> Option<String> {
+        match self {
+            CallError::Creds(CredsError::MfaRequired { serial, .. }) => {
+                Some(format!("MFA code for {serial}: "))
+            }
+            CallError::Api(e) if e.code == ErrorCode::MfaRequired => Some(
+                mfa_serial(&e.message)
+                    .map_or_else(|| "MFA code: ".into(), |s| format!("MFA code for {s}: ")),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The device an `mfa_required` error names. The table's errors carry a code
+/// and a message only, and the message is `CredsError::MfaRequired`'s:
+/// "profile `NAME` needs an MFA code for SERIAL: pass --mfa-code or …".
+fn mfa_serial(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once(" needs an MFA code for ")?;
+    let (serial, _) = rest.rsplit_once(": pass --mfa-code")?;
+    Some(serial).filter(|s| !s.is_empty())
 }
 
 fn injection(core: &Core, name: &str, mfa: MfaArg) -> Result<creds::Injection, CliError> {
@@ -385,7 +474,7 @@ pub enum SecretCommand {
 
 pub fn run_secret(data_dir: Option<PathBuf>, command: SecretCommand) -> Result<(), CliError> {
     crate::init_logging("warn");
-    let core = crate::open_core(data_dir, "cli")?;
+    let core = crate::open_core(data_dir, slipway_core::api::Host::Cli)?;
     let store = core.store();
     match command {
         SecretCommand::Set { name } => {
@@ -413,4 +502,30 @@ pub fn run_secret(data_dir: Option<PathBuf>, command: SecretCommand) -> Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mfa_prompt_names_the_device_the_tables_error_names() {
+        let serial = "arn:aws:iam::111111111111:mfa/me";
+        let err = ApiError::from(CredsError::MfaRequired {
+            profile: "prod".into(),
+            serial: serial.into(),
+        });
+        assert_eq!(err.code, ErrorCode::MfaRequired);
+        assert_eq!(
+            CallError::Api(err).mfa_prompt().as_deref(),
+            Some("MFA code for arn:aws:iam::111111111111:mfa/me: ")
+        );
+        let other = ApiError::new(ErrorCode::MfaRequired, "something else");
+        assert_eq!(
+            CallError::Api(other).mfa_prompt().as_deref(),
+            Some("MFA code: ")
+        );
+        let not_mfa = ApiError::new(ErrorCode::NotFound, "no profile named `x`");
+        assert_eq!(CallError::Api(not_mfa).mfa_prompt(), None);
+    }
 }

@@ -141,7 +141,7 @@ pub struct RollbackArgs {
 /// desktop app, `serve`, `watch`), or, when none runs, in this process.
 pub fn rollback(data_dir: Option<PathBuf>, args: RollbackArgs) -> Result<(), CliError> {
     crate::init_logging("warn");
-    let core = crate::open_core(data_dir, "cli")?;
+    let core = crate::open_core(data_dir, slipway_core::api::Host::Cli)?;
     let runtime = crate::runtime()?;
     let failed = |e: String| CliError::Failed(e);
     let request = RollbackRequest {

@@ -93,7 +93,7 @@ fn drive(
     start: impl for<'a> FnOnce(&'a Core) -> Started<'a>,
 ) -> Result<(), CliError> {
     crate::init_logging("warn");
-    let core = crate::open_core(data_dir, "cli")?;
+    let core = crate::open_core(data_dir, slipway_core::api::Host::Cli)?;
     if let Some(n) = max_parallel {
         core.set_max_parallel(n);
     }
@@ -288,7 +288,7 @@ pub fn logs(
     action: Option<String>,
     follow: bool,
 ) -> Result<(), CliError> {
-    let core = crate::open_core(data_dir, "cli")?;
+    let core = crate::open_core(data_dir, slipway_core::api::Host::Cli)?;
     let runtime = crate::runtime()?;
     let shown = runtime
         .block_on(async {

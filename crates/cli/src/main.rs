@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use slipway_core::api::{Core, StatusResponse, SystemClock};
+use slipway_core::api::{Core, Host, StatusResponse, SystemClock};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -253,7 +253,7 @@ impl CliError {
 }
 
 /// Opens the engine on the data directory the flags and environment name.
-pub fn open_core(data_dir: Option<PathBuf>, host: &'static str) -> Result<Core, CliError> {
+pub fn open_core(data_dir: Option<PathBuf>, host: Host) -> Result<Core, CliError> {
     let dir = slipway_core::platform::data_dir(data_dir.as_deref())?;
     Ok(Core::open(&dir, host, std::sync::Arc::new(SystemClock))?)
 }
@@ -282,7 +282,7 @@ pub fn call(
     command: &str,
     request: serde_json::Value,
 ) -> Result<serde_json::Value, CliError> {
-    let core = open_core(data_dir, "cli")?;
+    let core = open_core(data_dir, Host::Cli)?;
     Ok(runtime()?.block_on(core.call(command, request))?)
 }
 

@@ -59,7 +59,7 @@ struct Server {
 
 pub fn run(data_dir: Option<PathBuf>, args: ServeArgs) -> Result<(), CliError> {
     crate::init_logging("info");
-    let core = crate::open_core(data_dir, "serve")?;
+    let core = crate::open_core(data_dir, slipway_core::api::Host::Serve)?;
     crate::runtime()?.block_on(serve(core, args.addr))
 }
 
@@ -189,6 +189,8 @@ fn status_for(code: ErrorCode) -> StatusCode {
         // The request was fine; it needs the user's MFA code to go on.
         ErrorCode::MfaRequired => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Credentials => StatusCode::BAD_GATEWAY,
+        // Carried out and failed: the request was fine, the work was not.
+        ErrorCode::Failed => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Io | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -31,7 +31,7 @@ pub struct WatchArgs {
 
 pub fn run(data_dir: Option<PathBuf>, args: WatchArgs) -> Result<(), CliError> {
     crate::init_logging("warn");
-    let core = crate::open_core(data_dir, "watch")?;
+    let core = crate::open_core(data_dir, slipway_core::api::Host::Watch)?;
     crate::runtime()?.block_on(watch(core, args.json))
 }
 

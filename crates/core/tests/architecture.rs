@@ -2,7 +2,8 @@
 //!
 //! - nothing outside `api` imports `crate::api`;
 //! - only `clock` and `platform` read the system time;
-//! - only `platform` holds `cfg(unix)`, `cfg(windows)`, `cfg(target_os ..)`;
+//! - only `platform` holds `cfg(unix)`, `cfg(windows)`, `cfg(target_os ..)`
+//!   and the APIs only some platforms have (`std::os::unix`, `libc`, …);
 //! - the module graph has no cycle and no layer imports a layer above it
 //!   (the table is [`deps::LAYERS`]); `testing` may import anything and only
 //!   test code may import it.
@@ -149,8 +150,37 @@ fn only_platform_holds_platform_conditions() {
                 at(f, line)
             ));
         }
+        for (line, api) in os_apis(&f.tokens) {
+            found.push(format!(
+                "{} calls `{api}`, which only some platforms have; put it behind a function in platform/",
+                at(f, line)
+            ));
+        }
     }
     fail_if_any("only `platform` holds platform conditions", found);
+}
+
+/// `(line, path)` for every use of an API only some platforms have:
+/// `std::os::unix`, `std::os::windows`, `libc::`, `windows_sys::`.
+fn os_apis(t: &[Token]) -> Vec<(usize, String)> {
+    let ident = |k: usize| t.get(k).and_then(Token::ident);
+    let sep = |k: usize| t.get(k).is_some_and(|t| t.tok == Tok::Path);
+    let mut out = Vec::new();
+    for i in 0..t.len() {
+        let after_path = i > 0 && t[i - 1].tok == Tok::Path;
+        match ident(i) {
+            Some("os") if sep(i + 1) && i >= 2 && ident(i - 2) == Some("std") && after_path => {
+                if let Some(os @ ("unix" | "windows")) = ident(i + 2) {
+                    out.push((t[i].line, format!("std::os::{os}")));
+                }
+            }
+            Some(name @ ("libc" | "windows_sys")) if sep(i + 1) && !after_path => {
+                out.push((t[i].line, format!("{name}::")));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 #[test]
@@ -286,10 +316,14 @@ fn test_only_code_is_told_apart() {
 #[test]
 fn cycles_are_strongly_connected_components() {
     let mut a = Analysis::default();
-    a.files.push(deps::analyse_source("a.rs", "use crate::b::X;"));
-    a.files.push(deps::analyse_source("b/mod.rs", "use crate::c::X;"));
-    a.files.push(deps::analyse_source("c.rs", "use crate::a::X;"));
-    a.files.push(deps::analyse_source("d.rs", "use crate::a::X;"));
+    for (path, text) in [
+        ("a.rs", "use crate::b::X;"),
+        ("b/mod.rs", "use crate::c::X;"),
+        ("c.rs", "use crate::a::X;"),
+        ("d.rs", "use crate::a::X;"),
+    ] {
+        a.files.push(deps::analyse_source(path, text));
+    }
     assert_eq!(a.cycles(), [vec!["a", "b", "c"]]);
 }
 
@@ -303,4 +337,12 @@ fn platform_conditions_and_clock_reads_are_found_in_code_only() {
         .filter_map(|i| reads_system_time(&t, i))
         .collect();
     assert_eq!(reads, ["Utc::now"]);
+    let t = deps::tokenize(
+        "use std::os::unix::fs::PermissionsExt;\n// libc::kill\nfn f() { unsafe { libc::kill(1, 9) }; }\n",
+    );
+    let apis: Vec<(usize, String)> = os_apis(&t);
+    assert_eq!(
+        apis,
+        [(1, "std::os::unix".to_string()), (3, "libc::".to_string())]
+    );
 }

@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 
 use crate::store::{Store, StoreError, DATABASE_FILE};
 
-pub use crate::events::{Event, LogChunk, Notification, NotificationLevel};
+pub use crate::events::{Event, LogChunk, Notification, NotificationLevel, NotificationTarget};
 pub use crate::model::{
     Deployment, DeploymentDetail, DeploymentEvent, DeploymentStatus, ExecutionDetail,
     ExecutionSummary, Initiator,
@@ -151,7 +151,9 @@ impl Core {
         request: crate::model::EngineRequest,
     ) -> Result<crate::model::Started, ApiError> {
         let mut local = self.local.lock().await;
-        if local.is_none() && self.engine().is_none() {
+        // Only a one-shot command carries requests out itself: the desktop app
+        // and `serve` either are the engine or leave requests for the one that is.
+        if local.is_none() && self.engine().is_none() && self.host == crate::model::Host::Cli {
             match crate::engine::acquire_lock(&self.data_dir) {
                 Ok(lock) => {
                     *local = Some(crate::engine::LocalEngine::start(
@@ -168,14 +170,14 @@ impl Core {
             }
         }
         if let Some(engine) = local.as_mut() {
-            return Ok(engine.carry_out(&request, self.host.as_str())?);
+            return Ok(engine.carry_out(&request, self.host)?);
         }
         drop(local);
         Ok(crate::engine::submit(
             &self.store,
             &self.data_dir,
             &request,
-            self.host.as_str(),
+            self.host,
             self.clock.now(),
         )
         .await?)

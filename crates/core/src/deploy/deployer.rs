@@ -17,8 +17,8 @@ use super::local::{self, LocalEnv, Rollout};
 use super::monitor::Failure;
 use super::strategy;
 use crate::clock::{Clock, Millis};
-use crate::model::{Namespaces, ProviderKind};
 use crate::events::{Event, Notification, NotificationLevel, NotificationTarget};
+use crate::model::{Namespaces, ProviderKind};
 use crate::spec::pipeline::{Environment, Provider, RollbackOn, Strategy};
 use crate::store::{Deployment, DeploymentStatus, Initiator, NewDeployment, Store, StoreError};
 use crate::wake;
@@ -157,7 +157,13 @@ impl Deployer {
     }
 
     /// Tells the person about `deployment`'s environment.
-    fn notify(&self, deployment: &Deployment, title: String, body: String, level: NotificationLevel) {
+    fn notify(
+        &self,
+        deployment: &Deployment,
+        title: String,
+        body: String,
+        level: NotificationLevel,
+    ) {
         let _ = self.events.send(Event::Notification(Notification {
             title,
             body,

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use super::{wake, Engine, EngineError, EngineLock, Resume};
 use crate::clock::{Clock, Millis};
 use crate::events::Event;
-use crate::model::{DeploymentId, EngineRequest, ErrorCode, ExecutionId, Started};
+use crate::model::{DeploymentId, EngineRequest, ErrorCode, ExecutionId, Host, Started};
 use crate::store::{DeploymentDetail, EngineRequestRecord, ExecutionDetail, Store};
 
 /// How long a request may wait for an engine to take it before the caller
@@ -103,14 +103,14 @@ fn record_answer(
 
 fn new_record(
     request: &EngineRequest,
-    host: &str,
+    host: Host,
     taken: bool,
     now: Millis,
 ) -> EngineRequestRecord {
     EngineRequestRecord {
         id: uuid::Uuid::new_v4().to_string(),
         request: request.clone(),
-        host: host.to_string(),
+        host,
         requested_at: now,
         taken,
         started: None,
@@ -125,7 +125,7 @@ pub async fn submit(
     store: &Store,
     data_dir: &Path,
     request: &EngineRequest,
-    host: &str,
+    host: Host,
     now: Millis,
 ) -> Result<Started, EngineError> {
     let watch = wake::watch(data_dir).map_err(|e| {
@@ -196,7 +196,7 @@ impl LocalEngine {
     pub fn carry_out(
         &mut self,
         request: &EngineRequest,
-        host: &str,
+        host: Host,
     ) -> Result<Started, EngineError> {
         let engine = &self.engine;
         let now = engine.now();

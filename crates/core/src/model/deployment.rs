@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use super::status::{DeploymentStatus, EventStatus, Initiator};
 use super::kinds::ProviderKind;
+pub use super::status::{DeploymentStatus, EventStatus, Initiator};
 use crate::clock::Millis;
 
 /// One deployment, as `slipway deployments` lists it.

@@ -3,6 +3,7 @@
 //! asked to stop, profile kinds and the processes that host a core. Each is spelled as the pipeline format,
 //! stored rows and the wire already spell it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -116,15 +117,23 @@ impl ExecutionTrigger {
     }
 }
 
-impl fmt::Display for ExecutionTrigger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ExecutionTrigger {
+    /// The spelling rows, JSON and output use.
+    pub fn spelling(&self) -> Cow<'static, str> {
         match self {
-            ExecutionTrigger::Manual => f.write_str("manual"),
-            ExecutionTrigger::Schedule => f.write_str("schedule"),
-            ExecutionTrigger::Push(branch) => write!(f, "push:{branch}"),
-            ExecutionTrigger::Tag(tag) => write!(f, "tag:{tag}"),
-            ExecutionTrigger::Retry(id) => write!(f, "retry:{id}"),
+            ExecutionTrigger::Manual => Cow::Borrowed("manual"),
+            ExecutionTrigger::Schedule => Cow::Borrowed("schedule"),
+            ExecutionTrigger::Push(branch) => Cow::Owned(format!("push:{branch}")),
+            ExecutionTrigger::Tag(tag) => Cow::Owned(format!("tag:{tag}")),
+            ExecutionTrigger::Retry(id) => Cow::Owned(format!("retry:{id}")),
         }
+    }
+}
+
+impl fmt::Display for ExecutionTrigger {
+    /// The spelling, padded as the format asks.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.spelling())
     }
 }
 
@@ -137,19 +146,19 @@ impl FromStr for ExecutionTrigger {
 
 impl PartialEq<str> for ExecutionTrigger {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        self.spelling() == other
     }
 }
 
 impl PartialEq<&str> for ExecutionTrigger {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        self.spelling() == *other
     }
 }
 
 impl Serialize for ExecutionTrigger {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(&self.spelling())
     }
 }
 
@@ -171,8 +180,7 @@ impl ts_rs::TS for ExecutionTrigger {
     }
 
     fn inline(_: &ts_rs::Config) -> String {
-        "\"manual\" | \"schedule\" | `push:${string}` | `tag:${string}` | `retry:${string}`"
-            .into()
+        "\"manual\" | \"schedule\" | `push:${string}` | `tag:${string}` | `retry:${string}`".into()
     }
 
     fn decl(cfg: &ts_rs::Config) -> String {
@@ -213,6 +221,9 @@ mod tests {
         );
         assert_eq!(ProfileKind::Role, "role");
         assert!(ProviderKind::parse("lambda").is_err());
+        // Output lines pad them as they padded the strings they replace.
+        assert_eq!(format!("{:<7}|", ProviderKind::Local), "local  |");
+        assert_eq!(format!("{:<8}|", ExecutionTrigger::Manual), "manual  |");
         assert!(ApprovalDecision::parse("approved").is_err());
     }
 

@@ -87,8 +87,9 @@ macro_rules! closed_set {
         }
 
         impl std::fmt::Display for $name {
+            /// The spelling, padded as the format asks (`{:<9}`).
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
 

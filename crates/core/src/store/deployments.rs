@@ -468,4 +468,37 @@ mod tests {
         kept.sort();
         assert_eq!(kept, vec!["a3", "a4", "a5", "a6", "a7"]);
     }
+
+    #[test]
+    fn an_unknown_provider_or_event_status_is_an_error_never_a_default() {
+        use crate::model::{EventStatus, ProviderKind};
+        let (_d, store) = store();
+        add(&store, &deployment("d1", DeploymentStatus::Succeeded, "v1"));
+        let event = DeploymentEvent {
+            instance: "blue/0".into(),
+            event: "ValidateService".into(),
+            status: EventStatus::Skipped,
+            started_at: 1,
+            ended_at: 2,
+            message: None,
+            log_excerpt: String::new(),
+        };
+        store.add_deployment_event("d1", &event).unwrap();
+        let detail = store.deployment("d1").unwrap().unwrap();
+        assert_eq!(detail.deployment.provider, ProviderKind::Local);
+        assert_eq!(detail.events, vec![event]);
+
+        store
+            .conn()
+            .execute("UPDATE deployment_events SET status = 'Pending'", [])
+            .unwrap();
+        let err = store.deployment("d1").unwrap_err().to_string();
+        assert!(err.contains("status") && err.contains("Pending"), "{err}");
+        store
+            .conn()
+            .execute("UPDATE deployments SET provider = 'lambda'", [])
+            .unwrap();
+        let err = store.deployments(None, None, 10).unwrap_err().to_string();
+        assert!(err.contains("provider") && err.contains("lambda"), "{err}");
+    }
 }

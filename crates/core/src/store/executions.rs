@@ -494,3 +494,83 @@ impl Store {
         Ok(ids)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_one() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        store
+            .create_execution(&NewExecution {
+                id: "e1",
+                repository: "web",
+                pipeline: "ci",
+                revision: "abc",
+                branch: Some("main"),
+                message: "",
+                trigger: &ExecutionTrigger::Push("main".into()),
+                variables: &BTreeMap::new(),
+                definition: "",
+                started_at: 1,
+                stages: vec![NewStage {
+                    name: "Build",
+                    actions: vec![("gate", ActionType::Approval, 1)],
+                }],
+            })
+            .unwrap();
+        let approval = ApprovalRecord {
+            decision: crate::model::ApprovalDecision::Rejected,
+            comment: String::new(),
+            decided_by: "dana".into(),
+            decided_at: 2,
+        };
+        store.record_approval("e1", 0, "gate", &approval).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn closed_sets_come_back_as_they_were_written() {
+        let (_dir, store) = store_with_one();
+        store.request_stop("e1", true).unwrap();
+        assert_eq!(store.stop_request("e1").unwrap(), Some(true));
+        let detail = store.execution("e1").unwrap().unwrap();
+        assert_eq!(
+            detail.summary.trigger,
+            ExecutionTrigger::Push("main".into())
+        );
+        assert_eq!(detail.summary.status, Status::Stopping);
+        assert_eq!(detail.stages[0].actions[0].kind, ActionType::Approval);
+        let decision = detail.stages[0].actions[0]
+            .approval
+            .as_ref()
+            .map(|a| a.decision);
+        assert_eq!(decision, Some(crate::model::ApprovalDecision::Rejected));
+        let approval = store.approval("e1", 0, "gate").unwrap().unwrap();
+        assert_eq!(approval.decision, crate::model::ApprovalDecision::Rejected);
+    }
+
+    #[test]
+    fn a_spelling_no_closed_set_has_is_an_error_never_a_default() {
+        for (table, column, value) in [
+            ("executions", "trigger", "webhook:main"),
+            ("executions", "status", "Queued"),
+            ("executions", "stop_request", "later"),
+            ("actions", "type", "lambda"),
+            ("approvals", "decision", "Maybe"),
+        ] {
+            let (_dir, store) = store_with_one();
+            store
+                .conn()
+                .execute(&format!("UPDATE {table} SET {column} = ?1"), [value])
+                .unwrap();
+            let err = match column {
+                "stop_request" => store.stop_request("e1").unwrap_err(),
+                _ => store.execution("e1").unwrap_err(),
+            };
+            let text = err.to_string();
+            assert!(text.contains(column) && text.contains(value), "{text}");
+        }
+    }
+}

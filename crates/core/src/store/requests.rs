@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoreError};
 use crate::clock::Millis;
-use crate::model::{EngineRequest, ErrorCode, Started};
+use crate::model::{EngineRequest, ErrorCode, Host, Started};
 
 /// 8: `run_requests` (kind, target, revision and variables, whose meaning
 /// depended on the kind) becomes `engine_requests`: one typed request and
@@ -50,7 +50,7 @@ pub struct EngineRequestRecord {
     pub request: EngineRequest,
     /// Who asked: the desktop app (its window or its tray), `serve` (a
     /// browser), the CLI.
-    pub host: String,
+    pub host: Host,
     pub requested_at: Millis,
     /// Set once the engine took it…
     pub taken: bool,
@@ -75,7 +75,7 @@ impl Store {
             params![
                 record.id,
                 to_json(&record.request)?,
-                record.host,
+                record.host.as_str(),
                 now,
                 record.taken.then_some(now),
             ],
@@ -180,7 +180,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EngineRequestRecord> {
             "request".into(),
             rusqlite::types::Type::Null,
         ))?,
-        host: row.get("host")?,
+        host: super::enum_col(row, "host")?,
         requested_at: row.get("requested_at")?,
         taken: row.get::<_, Option<i64>>("taken_at")?.is_some(),
         started: json_col(row, "started")?,

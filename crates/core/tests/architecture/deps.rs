@@ -520,8 +520,7 @@ pub fn references(tokens: &[Token], path: &[String], test: &[bool]) -> Vec<Ref> 
             // Climb one module per `super::`.
             let mut climbed = scope.len().saturating_sub(1);
             let mut j = i + 2;
-            while tokens.get(j).is_some_and(|t| t.is_ident("super")) && is_path_sep(tokens, j + 1)
-            {
+            while tokens.get(j).is_some_and(|t| t.is_ident("super")) && is_path_sep(tokens, j + 1) {
                 climbed = climbed.saturating_sub(1);
                 j += 2;
             }
@@ -536,7 +535,11 @@ pub fn references(tokens: &[Token], path: &[String], test: &[bool]) -> Vec<Ref> 
             (Vec::new(), i + 1)
         };
         for (name, line) in named {
-            let module = if name == "self" { ROOT.to_string() } else { name };
+            let module = if name == "self" {
+                ROOT.to_string()
+            } else {
+                name
+            };
             if module != own {
                 refs.push(Ref {
                     module,
@@ -718,7 +721,10 @@ impl Analysis {
         out.extend(rest);
         for m in [TESTING, ROOT] {
             if self.files.iter().any(|f| f.module == m)
-                || self.files.iter().any(|f| f.refs.iter().any(|r| r.module == m))
+                || self
+                    .files
+                    .iter()
+                    .any(|f| f.refs.iter().any(|r| r.module == m))
             {
                 out.push(m.to_string());
             }
