@@ -42,7 +42,7 @@ next_offset: number,
  */
 size: number, };
 
-export type ActionRecord = { name: string, type: string, run_order: number, 
+export type ActionRecord = { name: string, type: ActionType, run_order: number, 
 /**
  * None until the action starts.
  */
@@ -60,13 +60,13 @@ variables: { [key in string]: string },
  */
 reports: Array<ReportCounts>, error: string | null, approval: ApprovalRecord | null, };
 
+export type ActionType = "source" | "build" | "test" | "approval" | "deploy" | "command" | "invoke";
+
 export type ApiError = { code: ErrorCode, message: string, };
 
-export type ApprovalRecord = { 
-/**
- * `Approved` or `Rejected`.
- */
-decision: string, comment: string, decided_by: string, decided_at: number, };
+export type ApprovalDecision = "Approved" | "Rejected";
+
+export type ApprovalRecord = { decision: ApprovalDecision, comment: string, decided_by: string, decided_at: number, };
 
 export type ArtifactRecord = { name: string, 
 /**
@@ -106,6 +106,10 @@ export type DeployProgress = { deployment_id: string,
  */
 phase: string, 
 /**
+ * What it does now, as a member of a closed set.
+ */
+step: ProgressStep, 
+/**
  * In-place deployments: the batch being deployed (1-based) and how many.
  */
 batch: number | null, batches: number | null, 
@@ -122,11 +126,7 @@ export type Deployment = { id: string,
 /**
  * `REPO/PIPELINE` whose file defines the environment.
  */
-pipeline: string, environment: string, 
-/**
- * `local` or `command`.
- */
-provider: string, 
+pipeline: string, environment: string, provider: ProviderKind, 
 /**
  * The commit deployed.
  */
@@ -165,11 +165,7 @@ export type DeploymentDetail = { events: Array<DeploymentEvent>, id: string,
 /**
  * `REPO/PIPELINE` whose file defines the environment.
  */
-pipeline: string, environment: string, 
-/**
- * `local` or `command`.
- */
-provider: string, 
+pipeline: string, environment: string, provider: ProviderKind, 
 /**
  * The commit deployed.
  */
@@ -208,11 +204,7 @@ export type DeploymentEvent = {
 /**
  * `blue/0`, `green/2`, or `-` for the environment as a whole.
  */
-instance: string, event: string, 
-/**
- * `Succeeded`, `Failed` or `Skipped`.
- */
-status: string, started_at: number, ended_at: number, message: string | null, log_excerpt: string, };
+instance: string, event: string, status: EventStatus, started_at: number, ended_at: number, message: string | null, log_excerpt: string, };
 
 export type DeploymentRequest = { id: string, };
 
@@ -238,7 +230,7 @@ export type DeploymentsResponse = {
  */
 deployments: Array<Deployment>, };
 
-export type EnvironmentInfo = { pipeline: string, environment: string, provider: string, 
+export type EnvironmentInfo = { pipeline: string, environment: string, provider: ProviderKind, 
 /**
  * Where its router listens (local provider).
  */
@@ -279,9 +271,11 @@ export type EnvironmentsRequest = Record<symbol, never>;
 
 export type EnvironmentsResponse = { environments: Array<EnvironmentInfo>, };
 
-export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "mfa_required" | "credentials" | "io" | "internal";
+export type ErrorCode = "unknown_command" | "invalid_request" | "unauthorized" | "forbidden_origin" | "not_found" | "already_exists" | "not_a_repository" | "untrusted" | "already_finished" | "no_engine" | "invalid_input" | "mfa_required" | "credentials" | "io" | "failed" | "internal";
 
 export type Event = { "name": "notification", "payload": Notification } | { "name": "execution", "payload": ExecutionSummary } | { "name": "log", "payload": LogChunk } | { "name": "deployment", "payload": Deployment } | { "name": "environment", "payload": EnvironmentLive };
+
+export type EventStatus = "Succeeded" | "Failed" | "Skipped";
 
 export type ExecutionDetail = { 
 /**
@@ -303,11 +297,7 @@ revision: string, branch: string | null,
 /**
  * First line of the commit message.
  */
-message: string, 
-/**
- * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
- */
-trigger: string, started_at: number, ended_at: number | null, };
+message: string, trigger: ExecutionTrigger, started_at: number, ended_at: number | null, };
 
 export type ExecutionRequest = { id: string, };
 
@@ -323,11 +313,9 @@ revision: string, branch: string | null,
 /**
  * First line of the commit message.
  */
-message: string, 
-/**
- * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
- */
-trigger: string, started_at: number, ended_at: number | null, };
+message: string, trigger: ExecutionTrigger, started_at: number, ended_at: number | null, };
+
+export type ExecutionTrigger = "manual" | "schedule" | `push:${string}` | `tag:${string}` | `retry:${string}`;
 
 export type ExecutionsRequest = { 
 /**
@@ -342,6 +330,8 @@ limit?: number, };
 export type ExecutionsResponse = { executions: Array<ExecutionSummary>, };
 
 export type HealthStatus = "healthy" | "unhealthy";
+
+export type Host = "desktop" | "serve" | "cli" | "watch";
 
 export type Initiator = "pipeline" | "user" | "auto-rollback";
 
@@ -367,11 +357,7 @@ revision: string, branch: string | null,
 /**
  * First line of the commit message.
  */
-message: string, 
-/**
- * `manual`, `push:<branch>`, `tag:<tag>`, `schedule`, `retry:<id>`.
- */
-trigger: string, started_at: number, ended_at: number | null, };
+message: string, trigger: ExecutionTrigger, started_at: number, ended_at: number | null, };
 
 export type LiveInstance = { index: number, port: number, pid: number | null, state: InstanceStatus, 
 /**
@@ -398,12 +384,18 @@ export type LogChunk = { execution_id: string, stage: number, action: string, te
 
 export type Notification = { title: string, body: string, level: NotificationLevel, 
 /**
- * The UI route it is about (`#/executions/ID`, `#/environments`):
- * clicking the notification opens the window there.
+ * What it is about: clicking the notification (or the toast) opens
+ * the window on it.
  */
-target: string | null, };
+target: NotificationTarget | null, };
 
 export type NotificationLevel = "info" | "success" | "warning" | "failure";
+
+export type NotificationTarget = { "kind": "execution", id: string, } | { "kind": "environment", 
+/**
+ * `REPO/PIPELINE`.
+ */
+pipeline: string, environment: string, };
 
 export type NotifyRequest = { title: string, body: string, level?: NotificationLevel, };
 
@@ -465,9 +457,9 @@ export type ProfileIdentity = { name: string, account: string, arn: string, user
 
 export type ProfileInfo = { name: string, 
 /**
- * `keys` (long-term keys in the keychain) or `role` (assumed from its source).
+ * Long-term keys in the keychain, or a role assumed from its source.
  */
-kind: string, 
+kind: ProfileKind, 
 /**
  * The account a role acts in, from its ARN; None for keys profiles.
  */
@@ -485,6 +477,8 @@ session_expires_at: number | null,
  * The chain cannot be followed (a source profile is gone, or loops).
  */
 chain_error: string | null, };
+
+export type ProfileKind = "keys" | "role";
 
 export type ProfileNameRequest = { name: string, };
 
@@ -514,6 +508,10 @@ export type ProfilesResponse = { profiles: Array<ProfileInfo>,
  * Why session expiries are unknown (no keychain reachable), if so.
  */
 keychain_error: string | null, };
+
+export type ProgressStep = "starting" | "batch" | "shifting" | "holding" | "baking";
+
+export type ProviderKind = "local" | "command";
 
 export type RepoAddRequest = { 
 /**
@@ -600,9 +598,9 @@ export type StatusResponse = { version: string,
  */
 data_dir: string, 
 /**
- * Which process answers: `desktop`, `serve` or `cli`.
+ * Which process answers.
  */
-host: string, 
+host: Host, 
 /**
  * The operating system (`linux`, `macos`, `windows`).
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { href, parseRoute } from "./router";
+import { href, parseRoute, targetHref, targetRoute } from "./router";
 
 describe("the hash router", () => {
   it("opens on Pipelines, also when serve's token is still in the fragment", () => {
@@ -25,6 +25,12 @@ describe("the hash router", () => {
     expect(parseRoute("#/executions/e1/x/build").page).toBe("not-found");
     expect(parseRoute("#/executions/e1/1").page).toBe("not-found");
     expect(parseRoute("#/executions").page).toBe("not-found");
+  });
+
+  it("opens what a notification is about", () => {
+    expect(targetHref({ kind: "execution", id: "5f2c" })).toBe("#/executions/5f2c");
+    expect(targetRoute({ kind: "execution", id: "5f2c" })).toEqual({ page: "execution", id: "5f2c" });
+    expect(targetHref({ kind: "environment", pipeline: "shop/release", environment: "production" })).toBe("#/environments");
   });
 
   it("round-trips every simple page", () => {

@@ -3,6 +3,8 @@
 // served from any path, and reloads and the back button keep the page.
 // `#token=…` (from `slipway serve`) is not a route; api.ts takes it away.
 
+import type { NotificationTarget } from "./bindings";
+
 export type Route =
   | { page: "pipelines" }
   | { page: "execution"; id: string; stage?: number; action?: string }
@@ -63,6 +65,22 @@ export function href(route: Route): string {
     default:
       return `#/${route.page}`;
   }
+}
+
+/** The page that shows what a notification is about. The desktop shell
+ * has the one other copy of this mapping, for a window that opens on it. */
+export function targetRoute(target: NotificationTarget): Route {
+  switch (target.kind) {
+    case "execution":
+      return { page: "execution", id: target.id };
+    case "environment":
+      return { page: "environments" };
+  }
+}
+
+/** The `#/…` link to what a notification is about. */
+export function targetHref(target: NotificationTarget): string {
+  return href(targetRoute(target));
 }
 
 /** Goes to a route (adds a history entry, like following a link). */

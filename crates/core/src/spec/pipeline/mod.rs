@@ -493,4 +493,3 @@ fn action(r: &mut Reader, node: &Node, path: &KeyPath) -> Option<Action> {
     r.unknown_keys(&mut f, &known, &format!("a {} action", kind.as_str()));
     Some(a)
 }
-
