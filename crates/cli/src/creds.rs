@@ -237,19 +237,7 @@ fn add(core: &Core, a: AddArgs) -> Result<(), CliError> {
 
 /// Adds a checked profile through the table's `profile_add`, as the window
 /// does; `keys` is the access key id and its secret for a keys profile.
-/// `profile_add`'s request has no RoleSessionName, so a profile with
-/// --session-name is still added directly rather than added without it.
 fn save(core: &Core, profile: Profile, keys: Option<(String, String)>) -> Result<(), CliError> {
-    if profile.session_name.is_some() {
-        return match keys {
-            None => creds::add_role(core.store(), &profile),
-            Some((id, secret)) => {
-                let keys = creds::keys_from_input(&id, secret);
-                creds::add_keys(core.store(), &profile, &keys)
-            }
-        }
-        .map_err(failed);
-    }
     let (access_key_id, secret_access_key) = keys.unzip();
     let request = ProfileAddRequest {
         name: profile.name,
@@ -261,6 +249,7 @@ fn save(core: &Core, profile: Profile, keys: Option<(String, String)>) -> Result
         mfa_serial: profile.mfa_serial,
         region: profile.region,
         duration_seconds: profile.duration_seconds,
+        session_name: profile.session_name,
     };
     crate::runtime()?.block_on(core.command::<cmd::ProfileAdd>(request))?;
     Ok(())

@@ -451,7 +451,11 @@ pipelines: Array<PipelineOverview>,
  */
 problems: Array<PipelineProblem>, };
 
-export type ProfileAddRequest = { name: string, access_key_id?: string, secret_access_key?: string, source_profile?: string, role_arn?: string, external_id?: string, mfa_serial?: string, region?: string, duration_seconds?: number, };
+export type ProfileAddRequest = { name: string, access_key_id?: string, secret_access_key?: string, source_profile?: string, role_arn?: string, external_id?: string, mfa_serial?: string, region?: string, duration_seconds?: number, 
+/**
+ * The role session's name (RoleSessionName); default `slipway-<login>`.
+ */
+session_name?: string, };
 
 export type ProfileIdentity = { name: string, account: string, arn: string, user_id: string, };
 

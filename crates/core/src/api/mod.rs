@@ -154,19 +154,15 @@ impl Core {
         // Only a one-shot command carries requests out itself: the desktop app
         // and `serve` either are the engine or leave requests for the one that is.
         if local.is_none() && self.engine().is_none() && self.host == crate::model::Host::Cli {
-            match crate::engine::acquire_lock(&self.data_dir) {
-                Ok(lock) => {
-                    *local = Some(crate::engine::LocalEngine::start(
-                        self.store.clone(),
-                        &self.data_dir,
-                        self.clock.clone(),
-                        self.events.clone(),
-                        self.max_parallel(),
-                        lock,
-                    )?);
-                }
-                Err(crate::engine::LockError::Held { .. }) => {}
-                Err(err) => return Err(ApiError::new(ErrorCode::Io, err.to_string())),
+            if let Some(lock) = crate::engine::try_acquire_lock(&self.data_dir)? {
+                *local = Some(crate::engine::LocalEngine::start(
+                    self.store.clone(),
+                    &self.data_dir,
+                    self.clock.clone(),
+                    self.events.clone(),
+                    self.max_parallel(),
+                    lock,
+                )?);
             }
         }
         if let Some(engine) = local.as_mut() {
@@ -190,7 +186,7 @@ impl Core {
     }
 
     /// Waits for what this core carried out itself to end and stops the
-    /// local environments that brought up; `None` when its requests went to
+    /// local environments it brought up; `None` when its requests went to
     /// a running engine.
     pub async fn settle(&self) -> Option<crate::engine::Settled> {
         let local = self.local.lock().await.take()?;

@@ -119,7 +119,7 @@ pub async fn profile_add(
         mfa_serial: req.mfa_serial.filter(|s| !s.is_empty()),
         external_id: req.external_id.filter(|s| !s.is_empty()),
         duration_seconds: req.duration_seconds,
-        session_name: None,
+        session_name: req.session_name.filter(|s| !s.is_empty()),
         added_at: core.clock.now(),
     };
     let store = core.store.clone();

@@ -433,4 +433,8 @@ pub struct ProfileAddRequest {
     #[serde(default)]
     #[ts(optional)]
     pub duration_seconds: Option<i64>,
+    /// The role session's name (RoleSessionName); default `slipway-<login>`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub session_name: Option<String>,
 }

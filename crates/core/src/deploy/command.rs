@@ -47,20 +47,16 @@ impl CommandContext {
             .map(|c| self.namespaces.substitute(c))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("{phase}: {e}"))?;
-        let doc = serde_json::json!({
-            "version": 0.2,
-            "phases": {"build": {"commands": commands}}
-        });
-        let buildspec =
-            crate::spec::buildspec::parse(&doc.to_string(), &format!("{phase} commands")).map_err(
-                |errors| {
-                    errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                },
-            )?;
+        let doc = crate::spec::buildspec::of_commands(&commands);
+        let buildspec = crate::spec::buildspec::parse(&doc, &format!("{phase} commands")).map_err(
+            |errors| {
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            },
+        )?;
         let mut env = self.env.clone();
         env.push(("SLIPWAY_DEPLOYMENT_ID".into(), self.deployment_id.clone()));
         env.push(("SLIPWAY_ENVIRONMENT".into(), self.spec.name.clone()));

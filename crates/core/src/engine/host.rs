@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use super::{acquire_lock, Engine, EngineError, EngineLock, LockError};
+use super::{Engine, EngineError, EngineLock};
 use crate::clock::Clock;
 use crate::events::Event;
 use crate::store::Store;
@@ -31,10 +31,8 @@ impl HostedEngine {
         events: broadcast::Sender<Event>,
         max_parallel: usize,
     ) -> Result<Option<HostedEngine>, EngineError> {
-        let lock = match acquire_lock(data_dir) {
-            Ok(lock) => lock,
-            Err(LockError::Held { .. }) => return Ok(None),
-            Err(err) => return Err(EngineError::Workspace(err.to_string())),
+        let Some(lock) = super::lock::try_acquire(data_dir)? else {
+            return Ok(None);
         };
         let engine = Engine::start(store, data_dir, clock, events, max_parallel, &lock)?;
         Ok(Some(HostedEngine {

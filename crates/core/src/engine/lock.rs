@@ -59,6 +59,16 @@ pub fn acquire(data_dir: &Path) -> Result<EngineLock, LockError> {
     Ok(EngineLock { _file: file })
 }
 
+/// The lock, unless another process holds it (`None`: that process is the
+/// engine).
+pub fn try_acquire(data_dir: &Path) -> Result<Option<EngineLock>, super::EngineError> {
+    match acquire(data_dir) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(LockError::Held { .. }) => Ok(None),
+        Err(err) => Err(super::EngineError::Workspace(err.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -43,6 +43,11 @@ pub(super) const MIGRATION: &str = "CREATE TABLE engine_requests (
     FROM run_requests ORDER BY requested_at, rowid;
     DROP TABLE run_requests;";
 
+/// Answered requests kept (the newest): the executions and deployments they
+/// started are the history; the mailbox only has to say what was asked
+/// lately, so it does not grow with every command ever run.
+const KEEP_ANSWERED: u32 = 1_000;
+
 /// One request as the mailbox holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineRequestRecord {
@@ -79,6 +84,11 @@ impl Store {
                 now,
                 record.taken.then_some(now),
             ],
+        )?;
+        self.conn().execute(
+            "DELETE FROM engine_requests WHERE taken_at IS NOT NULL AND rowid NOT IN
+                 (SELECT rowid FROM engine_requests ORDER BY requested_at DESC, rowid DESC LIMIT ?1)",
+            [KEEP_ANSWERED],
         )?;
         Ok(())
     }

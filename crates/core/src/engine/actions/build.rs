@@ -169,12 +169,10 @@ impl Engine {
                     .iter()
                     .map(|c| job.namespaces.substitute(c))
                     .collect::<Result<Vec<_>, _>>()?;
-                // JSON is YAML: the commands go in quoted, whatever they hold.
-                let doc = serde_json::json!({
-                    "version": 0.2,
-                    "phases": {"build": {"commands": commands}}
-                });
-                (doc.to_string(), format!("{} (commands)", job.action.name))
+                (
+                    crate::spec::buildspec::of_commands(&commands),
+                    format!("{} (commands)", job.action.name),
+                )
             }
             (_, Some(BuildspecSource::Inline(spec))) => return Ok((**spec).clone()),
             (_, Some(BuildspecSource::Path(path))) => {

@@ -221,6 +221,17 @@ impl OnFailure {
     }
 }
 
+/// A list of commands as a buildspec of one `build` phase: how a `command`
+/// action and the `command` deploy provider run their commands. (JSON is
+/// YAML: the commands go in quoted, whatever they hold.)
+pub fn of_commands(commands: &[String]) -> String {
+    serde_json::json!({
+        "version": 0.2,
+        "phases": {"build": {"commands": commands}}
+    })
+    .to_string()
+}
+
 /// Parses and validates a buildspec, returning every error found.
 pub fn parse(text: &str, file_name: &str) -> Result<Buildspec, Vec<SpecError>> {
     let doc = yaml::load(text, file_name).map_err(|e| vec![e])?;
