@@ -165,7 +165,11 @@ pub fn rollback(data_dir: Option<PathBuf>, args: RollbackArgs) -> Result<(), Cli
                 started.deployment.environment,
                 output::short(&started.deployment.revision)
             );
-            if core.settle().await.is_some_and(|s| s.served_environments) {
+            let settled = core.settle().await.unwrap_or_default();
+            if let Some(why) = settled.failures.first() {
+                return Err(failed(why.clone()));
+            }
+            if settled.served_environments {
                 eprintln!(
                     "note: no Slipway engine is running, so the environment stops with this command; \
                      the desktop app or `slipway serve` brings it back at this revision"

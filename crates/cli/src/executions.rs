@@ -113,12 +113,15 @@ fn drive(
                     s.message
                 );
             }
-            let settled = core.settle().await;
-            if settled.is_some_and(|s| s.served_environments) {
+            let settled = core.settle().await.unwrap_or_default();
+            if settled.served_environments {
                 eprintln!(
                     "note: no Slipway engine is running, so the environments this run deployed stop with it; \
                      the desktop app or `slipway serve` keeps them up (and brings them back at their last good revision)"
                 );
+            }
+            if let Some(why) = settled.failures.into_iter().next() {
+                return Err(CliError::Failed(why));
             }
             let detail = store
                 .execution(&id)

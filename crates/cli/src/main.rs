@@ -207,9 +207,13 @@ fn main() -> ExitCode {
 /// Whether the command was asked for JSON output (`--json`).
 /// Each subcommand owns its `--json` flag, so the words typed are read
 /// rather than every variant matched again; clap has already refused the
-/// flag where a command does not take it.
+/// flag where a command does not take it (up to a `--`).
 fn wants_json() -> bool {
-    std::env::args().skip(1).any(|a| a == "--json")
+    // What follows `--` belongs to another program (`creds exec … -- CMD`).
+    std::env::args()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
 /// An operation that failed: what to tell the person, and the exit code.

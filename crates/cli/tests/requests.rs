@@ -50,7 +50,7 @@ fn a_cli_rollback_is_one_typed_request_with_an_engine_running_and_without() {
     env.wait_serving("v1");
     let row = latest_request(&env);
     assert_eq!(row.request, asked);
-    assert_eq!(row.host, slipway_core::model::Host::Cli);
+    assert_eq!(row.host, Some(slipway_core::model::Host::Cli));
     assert!(row.taken);
     let id = rollback["id"].as_str().unwrap().to_string();
     assert_eq!(row.started, Some(Started::Deployment(DeploymentId(id))));

@@ -156,12 +156,10 @@ pub async fn retry(core: &Core, req: ExecutionRequest) -> Result<ExecutionReques
 }
 
 fn execution_started(started: crate::model::Started) -> Result<String, ApiError> {
-    match started {
-        crate::model::Started::Execution(id) => Ok(id.0),
-        other => Err(ApiError::internal(format!(
-            "the engine answered a run with {other:?}"
-        ))),
-    }
+    started
+        .execution()
+        .map(|id| id.0)
+        .ok_or_else(|| ApiError::internal("the engine answered a run with a deployment"))
 }
 
 pub async fn deployments(
@@ -198,15 +196,12 @@ pub async fn environments(
 }
 
 pub async fn rollback(core: &Core, req: RollbackRequest) -> Result<DeploymentRequest, ApiError> {
-    match core
+    let id = core
         .submit(crate::model::EngineRequest::Rollback(req))
         .await?
-    {
-        crate::model::Started::Deployment(id) => Ok(DeploymentRequest { id: id.0 }),
-        other => Err(ApiError::internal(format!(
-            "the engine answered a rollback with {other:?}"
-        ))),
-    }
+        .deployment()
+        .ok_or_else(|| ApiError::internal("the engine answered a rollback with an execution"))?;
+    Ok(DeploymentRequest { id: id.0 })
 }
 
 pub async fn tray_menu(core: &Core, _: TrayMenuRequest) -> Result<tray::TrayMenu, ApiError> {

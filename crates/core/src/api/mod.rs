@@ -72,8 +72,10 @@ pub enum OpenError {
 }
 
 impl Core {
-    /// Opens (creating it if needed) the data directory and starts an engine
-    /// on it. `host` says which process runs it.
+    /// Opens (creating it if needed) the data directory and its database;
+    /// the engine starts when the host asks ([`Core::run_engine`]) or, for
+    /// a one-shot command, with its first request. `host` says which
+    /// process opened it.
     pub fn open(
         data_dir: &Path,
         host: crate::model::Host,

@@ -405,7 +405,7 @@ pub struct TrayMenuRequest {}
 
 /// A new profile. The secret access key goes from the UI to the keychain
 /// and is never sent back by any command.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileAddRequest {
     pub name: String,
@@ -437,4 +437,25 @@ pub struct ProfileAddRequest {
     #[serde(default)]
     #[ts(optional)]
     pub session_name: Option<String>,
+}
+
+/// Written by hand so that the secret access key never reaches a log.
+impl std::fmt::Debug for ProfileAddRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileAddRequest")
+            .field("name", &self.name)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
+            .field("source_profile", &self.source_profile)
+            .field("role_arn", &self.role_arn)
+            .field("external_id", &self.external_id)
+            .field("mfa_serial", &self.mfa_serial)
+            .field("region", &self.region)
+            .field("duration_seconds", &self.duration_seconds)
+            .field("session_name", &self.session_name)
+            .finish()
+    }
 }

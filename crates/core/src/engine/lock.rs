@@ -65,7 +65,7 @@ pub fn try_acquire(data_dir: &Path) -> Result<Option<EngineLock>, super::EngineE
     match acquire(data_dir) {
         Ok(lock) => Ok(Some(lock)),
         Err(LockError::Held { .. }) => Ok(None),
-        Err(err) => Err(super::EngineError::Workspace(err.to_string())),
+        Err(err) => Err(err.into()),
     }
 }
 

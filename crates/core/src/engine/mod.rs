@@ -85,6 +85,8 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("cannot prepare the execution's workspace: {0}")]
     Workspace(String),
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 impl EngineError {
@@ -104,7 +106,7 @@ impl EngineError {
             E::Missing { .. } => ErrorCode::NotARepository,
             E::Finished(_) => ErrorCode::AlreadyFinished,
             E::NotRetryable { .. } => ErrorCode::InvalidInput,
-            E::Source(_) | E::Workspace(_) => ErrorCode::Io,
+            E::Source(_) | E::Workspace(_) | E::Lock(_) => ErrorCode::Io,
             E::Refused { code, .. } => *code,
             E::NoEngine => ErrorCode::NoEngine,
         }
@@ -276,15 +278,10 @@ impl Engine {
     /// Creates an execution and runs it in the background on the current
     /// tokio runtime; returns its id at once. What triggers use.
     pub fn start_run(self: &Arc<Self>, request: &RunRequest) -> Result<String, EngineError> {
-        let plan = self.create(request)?;
-        let id = plan.id.clone();
-        let engine = self.clone();
-        tokio::spawn(async move {
-            if let Err(err) = engine.run(plan).await {
-                tracing::error!(%err, "an execution could not finish");
-            }
-        });
-        Ok(id)
+        let (started, _work) = self
+            .clone()
+            .begin(&crate::model::EngineRequest::Run(request.clone()))?;
+        Ok(started.id().to_string())
     }
 
     /// Runs a created execution to its end and returns its final record.

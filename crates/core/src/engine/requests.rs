@@ -4,8 +4,10 @@
 //! or a deployment, said so by the type) or why it could not, with a stable
 //! error code. When no process is the engine, the asking process carries
 //! the request out itself, in an engine of its own held for that request
-//! ([`carry_out_here`]), and the mailbox row is still written: every
-//! request, from every surface, leaves the same record.
+//! ([`LocalEngine::carry_out`]), and the mailbox row is still written:
+//! a request from any of the surfaces people use (the window, the tray, the
+//! CLI) leaves the same record. (What the watcher triggers goes to the
+//! engine directly, through [`crate::watch::StartRuns`].)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,6 +21,11 @@ use crate::clock::{Clock, Millis};
 use crate::events::Event;
 use crate::model::{DeploymentId, EngineRequest, ErrorCode, ExecutionId, Host, Started};
 use crate::store::{DeploymentDetail, EngineRequestRecord, ExecutionDetail, Store};
+
+/// What a started request runs on: its outcome is `Err` with why when the
+/// engine could not carry it to its end (its records say how it ended
+/// otherwise).
+pub type Work = JoinHandle<Result<(), String>>;
 
 /// How long a request may wait for an engine to take it before the caller
 /// is told none is running.
@@ -46,10 +53,7 @@ impl Engine {
     /// Starts what `request` asks for. The record it starts (an execution
     /// or a deployment) is written before this returns; the work itself
     /// runs on in the returned task.
-    pub fn begin(
-        self: Arc<Self>,
-        request: &EngineRequest,
-    ) -> Result<(Started, JoinHandle<()>), EngineError> {
+    pub fn begin(self: Arc<Self>, request: &EngineRequest) -> Result<(Started, Work), EngineError> {
         let (plan, resume) = match request {
             EngineRequest::Run(run) => (self.create(run)?, Resume::default()),
             EngineRequest::Retry(retry) => self.retry(&retry.execution)?,
@@ -69,15 +73,17 @@ impl Engine {
                 let deployer = self.deployer.clone();
                 let work = tokio::spawn(async move {
                     deployer.perform(prepared).await;
+                    Ok(())
                 });
                 return Ok((Started::Deployment(id), work));
             }
         };
         let id = ExecutionId(plan.id.clone());
         let work = tokio::spawn(async move {
-            if let Err(err) = self.run_from(plan, resume).await {
+            self.run_from(plan, resume).await.map(drop).map_err(|err| {
                 tracing::error!(%err, "an execution could not finish");
-            }
+                err.to_string()
+            })
         });
         Ok((Started::Execution(id), work))
     }
@@ -110,7 +116,7 @@ fn new_record(
     EngineRequestRecord {
         id: uuid::Uuid::new_v4().to_string(),
         request: request.clone(),
-        host,
+        host: Some(host),
         requested_at: now,
         taken,
         started: None,
@@ -161,15 +167,17 @@ pub async fn submit(
 /// process was the engine: it holds the lock until [`LocalEngine::settle`].
 pub struct LocalEngine {
     engine: Arc<Engine>,
-    work: Vec<JoinHandle<()>>,
+    work: Vec<Work>,
     _lock: EngineLock,
 }
 
 /// What a [`LocalEngine`] leaves behind when its work is done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settled {
     /// Local environments it deployed were serving (they stop with it).
     pub served_environments: bool,
+    /// Why work it carried out could not reach its end, if any could not.
+    pub failures: Vec<String>,
 }
 
 impl LocalEngine {
@@ -202,30 +210,36 @@ impl LocalEngine {
         let now = engine.now();
         let record = new_record(request, host, true, now);
         engine.store.add_engine_request(&record, now)?;
-        let begun = engine.clone().begin(request);
-        let answer = begun
-            .as_ref()
-            .map(|(s, _)| s.clone())
-            .map_err(|e| EngineError::Refused {
-                code: e.code(),
-                message: e.to_string(),
-            });
-        record_answer(&engine.store, &record.id, &answer)?;
-        let (started, work) = begun?;
-        self.work.push(work);
-        Ok(started)
+        let answer = match engine.clone().begin(request) {
+            Ok((started, work)) => {
+                // Held before anything else can fail, so `settle` waits for it.
+                self.work.push(work);
+                Ok(started)
+            }
+            Err(err) => Err(err),
+        };
+        if let Err(err) = record_answer(&engine.store, &record.id, &answer) {
+            tracing::error!(%err, request = %record.id, "cannot record a carried-out request");
+        }
+        answer
     }
 
     /// Waits for everything carried out here to end, then stops the
     /// local environments it brought up and gives up the lock.
     pub async fn settle(self) -> Settled {
+        let mut failures = Vec::new();
         for work in self.work {
-            let _ = work.await;
+            match work.await {
+                Ok(Ok(())) => {}
+                Ok(Err(why)) => failures.push(why),
+                Err(panicked) => failures.push(format!("the work ended abnormally: {panicked}")),
+            }
         }
         let served_environments = self.engine.deployer.serves_any().await;
         self.engine.deployer.shut_down().await;
         Settled {
             served_environments,
+            failures,
         }
     }
 }

@@ -1,7 +1,8 @@
-//! What a running engine is asked to do. Every surface (the UI, the CLI,
-//! the tray, the watcher) asks with one of these; a request from another
-//! process travels through the database as one typed JSON column, so it
-//! survives either side dying.
+//! What a running engine is asked to do. The surfaces people use (the
+//! window, the tray, the CLI) ask with one of these, the same way; it
+//! travels through the database's mailbox as one typed JSON column, so it
+//! survives either side dying. (The watcher hands its run requests to the
+//! engine directly.)
 
 use std::collections::BTreeMap;
 
@@ -56,17 +57,6 @@ pub enum EngineRequest {
     Rollback(RollbackRequest),
 }
 
-impl EngineRequest {
-    /// `run`, `retry` or `rollback`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            EngineRequest::Run(_) => "run",
-            EngineRequest::Retry(_) => "retry",
-            EngineRequest::Rollback(_) => "rollback",
-        }
-    }
-}
-
 /// An execution's id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -87,6 +77,22 @@ pub enum Started {
 }
 
 impl Started {
+    /// The execution a run or a retry started.
+    pub fn execution(self) -> Option<ExecutionId> {
+        match self {
+            Started::Execution(id) => Some(id),
+            Started::Deployment(_) => None,
+        }
+    }
+
+    /// The deployment a rollback started.
+    pub fn deployment(self) -> Option<DeploymentId> {
+        match self {
+            Started::Deployment(id) => Some(id),
+            Started::Execution(_) => None,
+        }
+    }
+
     pub fn id(&self) -> &str {
         match self {
             Started::Execution(ExecutionId(id)) | Started::Deployment(DeploymentId(id)) => id,

@@ -39,14 +39,6 @@ fn status_col(row: &Row<'_>, col: &str) -> rusqlite::Result<Option<Status>> {
     super::opt_enum_col(row, col)
 }
 
-fn json_col<T: serde::de::DeserializeOwned + Default>(
-    row: &Row<'_>,
-    col: &str,
-) -> rusqlite::Result<T> {
-    let text: String = row.get(col)?;
-    Ok(serde_json::from_str(&text).unwrap_or_default())
-}
-
 fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<ExecutionSummary> {
     let repository: String = row.get("repository")?;
     let pipeline: String = row.get("pipeline")?;
@@ -356,7 +348,7 @@ impl Store {
                 Ok((
                     summary_from_row(row)?,
                     row.get::<_, Option<String>>("error")?,
-                    json_col::<BTreeMap<String, String>>(row, "variables")?,
+                    super::json_col::<BTreeMap<String, String>>(row, "variables")?,
                 ))
             })
             .optional()?
@@ -402,8 +394,8 @@ impl Store {
                     attempt: row.get("attempt")?,
                     started_at: row.get("started_at")?,
                     ended_at: row.get("ended_at")?,
-                    variables: json_col(row, "variables")?,
-                    reports: json_col(row, "reports")?,
+                    variables: super::json_col(row, "variables")?,
+                    reports: super::json_col(row, "reports")?,
                     error: row.get("error")?,
                     approval,
                 },

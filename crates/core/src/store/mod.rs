@@ -53,18 +53,47 @@ where
     text.map(|t| parse_col(row, col, &t)).transpose()
 }
 
+/// A JSON column that must parse as `T`: anything else is an error naming
+/// the column, never a default.
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    col: &str,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(col)?;
+    parse_json(row, col, &text)
+}
+
+/// [`json_col`] for a column that may be NULL.
+pub(crate) fn opt_json_col<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    col: &str,
+) -> rusqlite::Result<Option<T>> {
+    let text: Option<String> = row.get(col)?;
+    text.map(|t| parse_json(row, col, &t)).transpose()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    col: &str,
+    text: &str,
+) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| conversion(row, col, e.to_string()))
+}
+
+fn conversion(row: &rusqlite::Row<'_>, col: &str, why: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        row.as_ref().column_index(col).unwrap_or(0),
+        rusqlite::types::Type::Text,
+        format!("column `{col}`: {why}").into(),
+    )
+}
+
 fn parse_col<T>(row: &rusqlite::Row<'_>, col: &str, text: &str) -> rusqlite::Result<T>
 where
     T: std::str::FromStr<Err = crate::model::UnknownValue>,
 {
-    text.parse().map_err(|err: crate::model::UnknownValue| {
-        let index = row.as_ref().column_index(col).unwrap_or(0);
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            format!("column `{col}`: {err}").into(),
-        )
-    })
+    text.parse()
+        .map_err(|err: crate::model::UnknownValue| conversion(row, col, err.to_string()))
 }
 
 /// The database file inside the data directory.

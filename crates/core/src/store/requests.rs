@@ -17,7 +17,7 @@ use crate::model::{EngineRequest, ErrorCode, Host, Started};
 pub(super) const MIGRATION: &str = "CREATE TABLE engine_requests (
         id           TEXT PRIMARY KEY NOT NULL,
         request      TEXT NOT NULL,
-        host         TEXT NOT NULL,
+        host         TEXT,
         requested_at INTEGER NOT NULL,
         taken_at     INTEGER,
         started      TEXT,
@@ -33,7 +33,7 @@ pub(super) const MIGRATION: &str = "CREATE TABLE engine_requests (
             ELSE json_object('kind', 'run', 'pipeline', target, 'revision', revision,
                 'variables', json(variables), 'trigger', trigger, 'branch', NULL)
         END,
-        'cli', requested_at, taken_at,
+        NULL, requested_at, taken_at,
         CASE
             WHEN execution_id IS NULL THEN NULL
             WHEN kind = 'rollback' THEN json_object('deployment', execution_id)
@@ -43,19 +43,15 @@ pub(super) const MIGRATION: &str = "CREATE TABLE engine_requests (
     FROM run_requests ORDER BY requested_at, rowid;
     DROP TABLE run_requests;";
 
-/// Answered requests kept (the newest): the executions and deployments they
-/// started are the history; the mailbox only has to say what was asked
-/// lately, so it does not grow with every command ever run.
-const KEEP_ANSWERED: u32 = 1_000;
-
 /// One request as the mailbox holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineRequestRecord {
     pub id: String,
     pub request: EngineRequest,
     /// Who asked: the desktop app (its window or its tray), `serve` (a
-    /// browser), the CLI.
-    pub host: Host,
+    /// browser), the CLI. Unknown for requests left before the mailbox
+    /// recorded it.
+    pub host: Option<Host>,
     pub requested_at: Millis,
     /// Set once the engine took it…
     pub taken: bool,
@@ -80,41 +76,55 @@ impl Store {
             params![
                 record.id,
                 to_json(&record.request)?,
-                record.host.as_str(),
+                record.host.map(Host::as_str),
                 now,
                 record.taken.then_some(now),
             ],
-        )?;
-        self.conn().execute(
-            "DELETE FROM engine_requests WHERE taken_at IS NOT NULL AND rowid NOT IN
-                 (SELECT rowid FROM engine_requests ORDER BY requested_at DESC, rowid DESC LIMIT ?1)",
-            [KEEP_ANSWERED],
         )?;
         Ok(())
     }
 
     /// Marks every waiting request taken and returns them, oldest first.
+    /// A row that no longer reads as a request (written by a newer Slipway,
+    /// or by hand) is answered at once with why, so it neither blocks the
+    /// requests behind it nor leaves its asker waiting.
     pub fn take_engine_requests(
         &self,
         now: Millis,
     ) -> Result<Vec<EngineRequestRecord>, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let taken: Vec<EngineRequestRecord> = tx
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let rows: Vec<(String, rusqlite::Result<EngineRequestRecord>)> = tx
             .prepare(
                 "SELECT * FROM engine_requests WHERE taken_at IS NULL ORDER BY requested_at, rowid",
             )?
-            .query_map([], from_row)?
+            .query_map([], |row| Ok((row.get("id")?, from_row(row))))?
             .collect::<Result<_, _>>()?;
-        tx.execute(
-            "UPDATE engine_requests SET taken_at = ?1 WHERE taken_at IS NULL",
-            [now],
-        )?;
+        let mut taken = Vec::new();
+        for (id, parsed) in rows {
+            tx.execute(
+                "UPDATE engine_requests SET taken_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            match parsed {
+                Ok(record) => taken.push(EngineRequestRecord {
+                    taken: true,
+                    ..record
+                }),
+                Err(err) => {
+                    tx.execute(
+                        "UPDATE engine_requests SET error = ?2, error_code = ?3 WHERE id = ?1",
+                        params![
+                            id,
+                            format!("this Slipway cannot read the request: {err}"),
+                            to_json(&ErrorCode::InvalidRequest)?
+                        ],
+                    )?;
+                }
+            }
+        }
         tx.commit()?;
-        Ok(taken
-            .into_iter()
-            .map(|r| EngineRequestRecord { taken: true, ..r })
-            .collect())
+        Ok(taken)
     }
 
     /// Records the answer: what the request started, or why it could not.
@@ -163,38 +173,88 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
-/// A JSON column that must parse as `T`; anything else is an error naming
-/// the column, never a default.
-fn json_col<T: serde::de::DeserializeOwned>(
-    row: &rusqlite::Row<'_>,
-    col: &str,
-) -> rusqlite::Result<Option<T>> {
-    let text: Option<String> = row.get(col)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                row.as_ref().column_index(col).unwrap_or(0),
-                rusqlite::types::Type::Text,
-                format!("column `{col}`: {e}").into(),
-            )
-        })
-    })
-    .transpose()
-}
-
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EngineRequestRecord> {
     Ok(EngineRequestRecord {
         id: row.get("id")?,
-        request: json_col(row, "request")?.ok_or(rusqlite::Error::InvalidColumnType(
-            0,
-            "request".into(),
-            rusqlite::types::Type::Null,
-        ))?,
-        host: super::enum_col(row, "host")?,
+        request: super::json_col(row, "request")?,
+        host: super::opt_enum_col(row, "host")?,
         requested_at: row.get("requested_at")?,
         taken: row.get::<_, Option<i64>>("taken_at")?.is_some(),
-        started: json_col(row, "started")?,
+        started: super::opt_json_col(row, "started")?,
         error: row.get("error")?,
-        error_code: json_col(row, "error_code")?,
+        error_code: super::opt_json_col(row, "error_code")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RetryRequest, RollbackRequest};
+
+    fn record(id: &str, request: EngineRequest) -> EngineRequestRecord {
+        EngineRequestRecord {
+            id: id.into(),
+            request,
+            host: Some(Host::Cli),
+            requested_at: 0,
+            taken: false,
+            started: None,
+            error: None,
+            error_code: None,
+        }
+    }
+
+    #[test]
+    fn an_unreadable_request_is_answered_and_blocks_none_behind_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("slipway.db")).unwrap();
+        // A row a newer Slipway might write: a kind this one does not know.
+        store
+            .conn()
+            .execute(
+                "INSERT INTO engine_requests (id, request, host, requested_at)
+                 VALUES ('newer', '{\"kind\":\"deploy\"}', 'cli', 1)",
+                [],
+            )
+            .unwrap();
+        let retry = EngineRequest::Retry(RetryRequest {
+            execution: "e-1".into(),
+        });
+        store
+            .add_engine_request(&record("ok", retry.clone()), 2)
+            .unwrap();
+
+        let taken = store.take_engine_requests(3).unwrap();
+        assert_eq!(taken.len(), 1, "{taken:?}");
+        assert_eq!(taken[0].request, retry);
+        assert!(taken[0].taken);
+        assert!(store.engine_request("ok").unwrap().unwrap().taken);
+        // The unreadable row is answered, so whoever asked is told why.
+        let (error, code): (Option<String>, Option<String>) = store
+            .conn()
+            .query_row(
+                "SELECT error, error_code FROM engine_requests WHERE id = 'newer'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(error.unwrap().contains("deploy"));
+        assert_eq!(code.as_deref(), Some("\"invalid_request\""));
+        assert!(store.take_engine_requests(4).unwrap().is_empty());
+
+        let rollback = EngineRequest::Rollback(RollbackRequest {
+            environment: "staging".into(),
+            pipeline: None,
+            to: None,
+        });
+        store.add_engine_request(&record("r", rollback), 5).unwrap();
+        let started = Started::Deployment(crate::model::DeploymentId("d-1".into()));
+        store
+            .answer_engine_request("r", Ok(&started), None)
+            .unwrap();
+        assert_eq!(
+            store.engine_request("r").unwrap().unwrap().started,
+            Some(started)
+        );
+    }
 }

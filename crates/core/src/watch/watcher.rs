@@ -44,7 +44,7 @@ pub const QUIET: Duration = Duration::from_millis(10);
 /// often, so triggers are not starved.
 pub const MAX_DELAY: Duration = Duration::from_millis(250);
 
-/// The engine's wake folder (see `crate::engine::wake`): `repo add`,
+/// The engine's wake folder (see [`crate::wake`]): `repo add`,
 /// `remove` and `trust` poke [`crate::wake::REPOSITORIES`] in it.
 const WAKE_DIR: &str = "wake";
 
