@@ -28,6 +28,8 @@ environments:
   staging:
     provider: local                # the embedded default: local instances behind a router
     instances: 2
+    account: staging               # a credential profile (for cloudwatch: alarms here)
+    region: eu-west-1              # optional; default: the profile's region
     listen: 127.0.0.1:18080        # where the environment's router accepts traffic
     run: "./bin/server"            # the service; started in each instance dir with PORT set
     health:
@@ -43,6 +45,7 @@ environments:
     alarms:
       - error-rate: { above: 5%, window: 30s }   # measured by the router
       - command: "./alarm.sh"                    # exit non-zero = in alarm
+      - cloudwatch: orders-api-errors            # state ALARM = in alarm; needs `account`
     auto-rollback: [failure, health, alarm]      # default: all three
 
   prod:
@@ -131,6 +134,11 @@ fn the_documented_example_pipeline_validates_into_typed_values() {
     assert!(
         matches!(staging.alarms[0], Alarm::ErrorRate { above: Percent(a), window } if a == 5.0 && window.seconds == 30)
     );
+    assert_eq!(
+        staging.alarms[2],
+        Alarm::CloudWatch("orders-api-errors".into())
+    );
+    assert_eq!(staging.account.as_deref(), Some("staging"));
     assert!(matches!(
         p.environment("prod").unwrap().provider,
         Provider::Command { .. }
@@ -385,4 +393,77 @@ fn the_execution_id_is_a_builtin_variable_and_a_misspelt_one_is_named() {
         &bad,
         "is not an execution variable; it offers PipelineExecutionId",
     );
+}
+
+#[test]
+fn a_cloudwatch_alarm_needs_the_environments_account() {
+    let text = "version: 1
+environments:
+  staging:
+    run: ./server
+    alarms:
+      - command: ./ok.sh
+      - cloudwatch: orders-api-errors
+stages:
+  - name: Deploy
+    actions:
+      - {name: d, type: deploy, environment: staging}
+";
+    let e = one_error(text, "`cloudwatch: orders-api-errors` alarm needs");
+    assert_eq!(
+        (e.line, e.column, e.path.as_str()),
+        (7, 21, "environments.staging.alarms[1].cloudwatch")
+    );
+    assert!(e.message.contains("`account:`"), "{}", e.message);
+    assert_eq!(errors(text).len(), 1, "{:#?}", errors(text));
+
+    let with_account = text.replace(
+        "    run: ./server\n",
+        "    run: ./server\n    account: prod\n",
+    );
+    let p = pipeline::parse(&with_account, "p.yml").unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(
+        p.environment("staging").unwrap().alarms[1],
+        Alarm::CloudWatch("orders-api-errors".into())
+    );
+}
+
+#[test]
+fn a_cloudwatch_alarm_is_a_name_and_one_kind_of_alarm() {
+    let text = "version: 1
+environments:
+  staging:
+    run: ./server
+    account: prod
+    alarms:
+      - cloudwatch: [a, b]
+      - cloudwatch: \"\"
+      - { cloudwatch: x, command: ./alarm.sh }
+      - cloudwach: y
+stages:
+  - name: Deploy
+    actions:
+      - {name: d, type: deploy, environment: staging}
+";
+    let all = pipeline::parse(text, "p.yml").unwrap_err();
+    let find = |want: &str| {
+        all.iter()
+            .find(|e| e.message.contains(want))
+            .unwrap_or_else(|| panic!("{want}: {all:#?}"))
+    };
+    assert_eq!(find("expected a CloudWatch alarm name").line, 7);
+    assert_eq!(find("a CloudWatch alarm name is 1-255 characters").line, 8);
+    assert_eq!(find("this one has `command:` and `cloudwatch:`").line, 9);
+    assert_eq!(find("did you mean `cloudwatch`?").line, 10);
+    assert_eq!(all.len(), 4, "{all:#?}");
+}
+
+#[test]
+fn an_environment_names_at_most_a_hundred_cloudwatch_alarms() {
+    let mut text = String::from("version: 1\nenvironments:\n  staging:\n    run: ./server\n    account: prod\n    alarms:\n");
+    for i in 0..=pipeline::MAX_CLOUDWATCH_ALARMS {
+        text.push_str(&format!("      - cloudwatch: alarm-{i}\n"));
+    }
+    let e = one_error(&text, "at most 100 CloudWatch alarms");
+    assert_eq!(e.path, "environments.staging.alarms[100].cloudwatch");
 }

@@ -65,7 +65,12 @@ impl Env {
     /// the pipeline `web` that `pipeline(port)` writes, and `files`; an
     /// engine (`slipway watch`) hosts it.
     pub fn with(pipeline: impl Fn(u16) -> String, files: &[(&str, &str)]) -> Env {
-        let world = World::new();
+        Env::in_world(World::new(), pipeline, files)
+    }
+
+    /// [`Env::with`] in `world` (e.g. one whose processes get extra
+    /// variables, the engine among them).
+    pub fn in_world(world: World, pipeline: impl Fn(u16) -> String, files: &[(&str, &str)]) -> Env {
         let port = free_port();
         let pipeline = pipeline(port);
         let mut all = vec![

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod cbor_bridge;
 pub mod deploy;
 
 use std::path::{Path, PathBuf};
@@ -11,13 +12,27 @@ use std::time::{Duration, Instant};
 
 pub struct World {
     pub dir: tempfile::TempDir,
+    /// Variables every `slipway` this world starts gets (none by default),
+    /// e.g. `AWS_ENDPOINT_URL` for an engine that talks to moto.
+    pub env: Vec<(String, String)>,
 }
 
 impl World {
     pub fn new() -> World {
         World {
             dir: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
         }
+    }
+
+    /// A world whose `slipway` processes all get `vars`.
+    pub fn with_env(vars: &[(&str, &str)]) -> World {
+        let mut world = World::new();
+        world.env = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        world
     }
 
     pub fn data(&self) -> PathBuf {
@@ -28,6 +43,7 @@ impl World {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
         cmd.env("SLIPWAY_HOME", self.data());
         cmd.env("SLIPWAY_LOG", "warn");
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -168,7 +184,8 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-/// For `tests/creds.rs`: a moto STS server on a free port, from the
+/// For `tests/creds.rs` and `tests/cloudwatch_alarms.rs`: a moto server
+/// (STS, CloudWatch, …) on a free port, from the
 /// project's `.venv` (installed by `make test`), killed when dropped.
 pub struct Moto {
     child: Child,

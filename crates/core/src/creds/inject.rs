@@ -17,10 +17,16 @@
 //! never put a value anywhere but the child's environment and mask list. It
 //! knows nothing of builds, deployments or the engine: callers pass their
 //! own variable and mask lists.
+//!
+//! A client Slipway runs itself in an account (the deploy monitor's
+//! CloudWatch reads) gets the same session and region, as SDK credentials,
+//! from [`account_session`]: there is no second credential path.
 
-use super::session::{session_env, Injection};
+use aws_sdk_sts::config::Credentials;
+
+use super::session::{session_env, session_in_region, Injection, REFRESH_MARGIN_MS};
 use super::CredsError;
-use crate::clock::Clock;
+use crate::clock::{Clock, Millis};
 use crate::spec::pipeline::Environment;
 use crate::store::Store;
 
@@ -72,6 +78,59 @@ pub async fn inject(
     };
     apply(session, account.region.as_deref(), env, masks);
     Ok(())
+}
+
+/// What a client Slipway runs itself in an account signs with (the deploy
+/// monitor reading CloudWatch alarms): the same session and region a child
+/// process acting in that account gets from [`inject`], as the AWS SDK's
+/// credentials. `Debug` shows no secret (the SDK's `Credentials` redacts
+/// them), and nothing here is ever written anywhere.
+#[derive(Debug, Clone)]
+pub struct AccountSession {
+    pub profile: String,
+    /// The account's region, else the profile chain's.
+    pub region: String,
+    pub credentials: Credentials,
+    /// When the session ends (Unix milliseconds).
+    pub expiration: Millis,
+}
+
+impl AccountSession {
+    /// Whether it may still be used at `now` (the session cache's margin).
+    pub fn usable_at(&self, now: Millis) -> bool {
+        now < self.expiration - REFRESH_MARGIN_MS
+    }
+}
+
+/// `account`'s session for a client Slipway runs itself (cached or new; no
+/// MFA code can be asked for here); `None` when the account names no
+/// profile. The one credential path is the same as [`inject`]'s.
+pub async fn account_session(
+    store: &Store,
+    clock: &dyn Clock,
+    account: &Account,
+) -> Result<Option<AccountSession>, InjectError> {
+    let Some(profile) = &account.profile else {
+        return Ok(None);
+    };
+    let (s, chain_region) = session_in_region(store, profile, clock, None)
+        .await
+        .map_err(|source| InjectError {
+            profile: profile.clone(),
+            source,
+        })?;
+    Ok(Some(AccountSession {
+        profile: profile.clone(),
+        region: account.region.clone().unwrap_or(chain_region),
+        credentials: Credentials::new(
+            s.access_key_id.clone(),
+            s.secret_access_key.expose(),
+            Some(s.session_token.expose().to_string()),
+            None,
+            "slipway",
+        ),
+        expiration: s.expiration,
+    }))
 }
 
 const REGION_VARS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];

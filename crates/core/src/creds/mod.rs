@@ -14,8 +14,10 @@
 //! What the engine and the `command` deploy provider call: [`inject`] for
 //! every process acting in an environment's [`Account`] (build, test and
 //! `command` actions; the provider's deploy, verify and rollback commands),
-//! and [`local_secrets`] for a build's secret references. The CLI's `creds`
-//! commands call [`session_env`] directly.
+//! and [`local_secrets`] for a build's secret references; [`account_session`]
+//! for a client Slipway runs itself in an account (the deploy monitor's
+//! CloudWatch alarms), with [`endpoint_from_env`] for where it sends. The
+//! CLI's `creds` commands call [`session_env`] directly.
 
 mod import;
 mod inject;
@@ -31,7 +33,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use import::{import, parse_aws_file, ImportReport, Imported, Skipped};
-pub use inject::{inject, Account, InjectError};
+pub use inject::{account_session, inject, Account, AccountSession, InjectError};
 pub use interop::{export_lines, process_json, rfc3339};
 pub(crate) use profile::chain;
 pub use profile::{
@@ -42,7 +44,7 @@ pub use session::{
     cached_session_expiry, session, session_env, whoami, Identity, Injection, Session,
     REFRESH_MARGIN_MS,
 };
-pub use sts::sts_requests_sent;
+pub use sts::{endpoint_from_env, sts_requests_sent};
 
 use crate::store::StoreError;
 

@@ -83,9 +83,7 @@ pub async fn session_env(
     clock: &dyn Clock,
     mfa: Option<&str>,
 ) -> Result<Injection, CredsError> {
-    let chain = profile::chain(store, profile)?;
-    let region = region_of(&chain).to_string();
-    let s = session(store, profile, clock, mfa).await?;
+    let (s, region) = session_in_region(store, profile, clock, mfa).await?;
     Ok(Injection {
         env: vec![
             ("AWS_ACCESS_KEY_ID".into(), s.access_key_id.clone()),
@@ -107,6 +105,21 @@ pub async fn session_env(
         ],
         expiration: s.expiration,
     })
+}
+
+/// `profile`'s session (as [`session`] gives it) and the region its chain
+/// names: what both a child process ([`session_env`]) and a client Slipway
+/// runs itself in that account ([`super::account_session`]) act with.
+pub(super) async fn session_in_region(
+    store: &Store,
+    profile: &str,
+    clock: &dyn Clock,
+    mfa: Option<&str>,
+) -> Result<(Session, String), CredsError> {
+    let chain = profile::chain(store, profile)?;
+    let region = region_of(&chain).to_string();
+    let s = session(store, profile, clock, mfa).await?;
+    Ok((s, region))
 }
 
 /// `profile`'s session: the cached one while usable, else a new one.

@@ -46,19 +46,27 @@ pub(crate) struct Mfa<'a> {
     pub code: &'a str,
 }
 
-/// The endpoint the standard variables name, if any (the service-specific
-/// one wins, as in the AWS SDKs and CLI).
-fn endpoint_from_env() -> Option<String> {
+/// The endpoint the standard variables name for a service, if any:
+/// `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `STS`, `CLOUDWATCH`), else
+/// `AWS_ENDPOINT_URL`; none when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is
+/// true. The service-specific one wins, as in the AWS SDKs and CLI. Every
+/// AWS client Slipway builds takes its endpoint from here (its SDK configs
+/// are built by hand, not by aws-config's loader, so no `~/.aws` file is
+/// read).
+pub fn endpoint_from_env(service: &str) -> Option<String> {
     let ignore = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .map(|v| v.eq_ignore_ascii_case("true"))
         .unwrap_or(false);
     if ignore {
         return None;
     }
-    ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|v| !v.is_empty())
+    [
+        format!("AWS_ENDPOINT_URL_{service}"),
+        "AWS_ENDPOINT_URL".into(),
+    ]
+    .iter()
+    .filter_map(|name| std::env::var(name).ok())
+    .find(|v| !v.is_empty())
 }
 
 fn client(signer: &Signer<'_>, region: &str) -> Client {
@@ -73,7 +81,7 @@ fn client(signer: &Signer<'_>, region: &str) -> Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .credentials_provider(credentials);
-    if let Some(url) = endpoint_from_env() {
+    if let Some(url) = endpoint_from_env("STS") {
         config = config.endpoint_url(url);
     }
     Client::from_conf(config.build())

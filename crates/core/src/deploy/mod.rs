@@ -1,6 +1,6 @@
 //! Deployments: putting a revision on an environment safely, and taking it
 //! back in one action, through the environment's provider (`local` or
-//! `command`; docs/ARCHITECTURE.md, "Module map").
+//! `command`; docs/ARCHITECTURE.md, "The core's modules").
 //!
 //! [`router`] is the `local` provider's per-environment HTTP reverse proxy:
 //! it balances over an environment's instances, applies a strategy's weights
@@ -9,6 +9,7 @@
 //! and the providers that drive it live beside it, never inside it.
 
 pub mod appspec_run;
+pub mod cloudwatch;
 pub mod command;
 pub mod deployer;
 pub mod instance;

@@ -1,7 +1,9 @@
 //! Watching a deployment while traffic moves and during its bake: the new
 //! instances' health (their checks keep running) and the environment's
-//! alarms (the router's error rate over a window, and alarm commands).
-//! The first failure ends the watch with its cause, in words.
+//! alarms (the router's error rate over a window, alarm commands, and
+//! CloudWatch alarms' state, read by [`super::cloudwatch`]). Alarms are
+//! evaluated every [`ALARM_PERIOD`]. The first failure ends the watch with
+//! its cause, in words.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use super::cloudwatch::{CloudWatchAlarms, Reading};
 use super::instance::{Health, InstanceEvent};
 use super::router::Router;
 use crate::platform::process::spawn_group;
@@ -64,6 +67,9 @@ pub struct Watch<'a> {
     pub env: Arc<Vec<(String, String)>>,
     /// Turns true when the deployment is stopped.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The `cloudwatch:` alarms among `alarms`, read together; `None` when
+    /// there are none.
+    pub cloudwatch: Option<CloudWatchAlarms>,
 }
 
 impl Watch<'_> {
@@ -124,7 +130,10 @@ impl Watch<'_> {
         None
     }
 
-    async fn alarm(&self) -> Option<Failure> {
+    async fn alarm(&mut self) -> Option<Failure> {
+        // One DescribeAlarms read per evaluation, for all `cloudwatch:`
+        // alarms, made where the first of them is in the file's order.
+        let mut cloudwatch_read = false;
         for alarm in self.alarms {
             match alarm {
                 Alarm::ErrorRate { above, window } => {
@@ -155,6 +164,21 @@ impl Watch<'_> {
                         });
                     }
                 }
+                Alarm::CloudWatch(_) if !cloudwatch_read => {
+                    cloudwatch_read = true;
+                    let reading = match self.cloudwatch.as_mut() {
+                        Some(c) => c.read().await,
+                        None => Reading::InAlarm("no CloudWatch reader for this watch".into()),
+                    };
+                    if let Reading::InAlarm(why) = reading {
+                        return Some(Failure {
+                            cause: RollbackOn::Alarm,
+                            message: format!("alarm: {why}"),
+                            stopped: false,
+                        });
+                    }
+                }
+                Alarm::CloudWatch(_) => {}
             }
         }
         None

@@ -85,7 +85,18 @@ pub enum Alarm {
     ErrorRate { above: Percent, window: Duration },
     /// In alarm while the command exits non-zero.
     Command(String),
+    /// A CloudWatch alarm of the environment's account and region, by name:
+    /// in alarm while its state is `ALARM`.
+    #[serde(rename = "cloudwatch")]
+    CloudWatch(String),
 }
+
+/// The most CloudWatch alarms one environment may name: DescribeAlarms
+/// takes at most 100 names, and the monitor reads them in one call.
+pub const MAX_CLOUDWATCH_ALARMS: usize = 100;
+const ALARM_KINDS: [&str; 3] = ["error-rate", "command", "cloudwatch"];
+/// CloudWatch's limit on an alarm name.
+const ALARM_NAME_MAX: usize = 255;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -215,7 +226,7 @@ fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Envir
         .unwrap_or(false);
     let alarms = f
         .get("alarms")
-        .map(|n| alarms(r, n, &path.key("alarms")))
+        .map(|n| alarms(r, n, &path.key("alarms"), account.is_some()))
         .unwrap_or_default();
     let auto_rollback = match f.get("auto-rollback") {
         Some(n) => {
@@ -335,13 +346,44 @@ fn health(r: &mut Reader, node: &Node, path: &KeyPath) -> Option<Health> {
     })
 }
 
-fn alarms(r: &mut Reader, node: &Node, path: &KeyPath) -> Vec<Alarm> {
+fn alarms(r: &mut Reader, node: &Node, path: &KeyPath, has_account: bool) -> Vec<Alarm> {
     let mut out = Vec::new();
+    let mut cloudwatch = 0;
     for (i, item) in r.sequence(node, path, "alarms").iter().enumerate() {
         let p = path.index(i);
-        let Some(mut f) = r.mapping(item, &p, "an alarm (`error-rate:` or `command:`)") else {
+        let Some(mut f) = r.mapping(
+            item,
+            &p,
+            "an alarm (`error-rate:`, `command:` or `cloudwatch:`)",
+        ) else {
             continue;
         };
+        let kinds: Vec<&str> = match &item.value {
+            Value::Mapping(entries) => ALARM_KINDS
+                .into_iter()
+                .filter(|k| entries.iter().any(|e| e.key.text() == Some(*k)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if kinds.len() > 1 {
+            r.error(
+                item,
+                &p,
+                format!(
+                    "an alarm is one of `error-rate:`, `command:` or `cloudwatch:`; this one has {}",
+                    kinds
+                        .iter()
+                        .map(|k| format!("`{k}:`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            );
+            for k in ALARM_KINDS {
+                f.get(k);
+            }
+            r.unknown_keys(&mut f, &ALARM_KINDS, "an alarm");
+            continue;
+        }
         if let Some(n) = f.get("error-rate") {
             let ep = p.key("error-rate");
             if let Some(mut g) = r.mapping(n, &ep, "an error-rate alarm") {
@@ -365,10 +407,46 @@ fn alarms(r: &mut Reader, node: &Node, path: &KeyPath) -> Vec<Alarm> {
             if let Some(c) = r.string(n, &p.key("command"), "a command") {
                 out.push(Alarm::Command(c));
             }
+        } else if let Some(n) = f.get("cloudwatch") {
+            let cp = p.key("cloudwatch");
+            if let Some(name) = r.string(n, &cp, "a CloudWatch alarm name") {
+                cloudwatch += 1;
+                if name.is_empty() || name.chars().count() > ALARM_NAME_MAX {
+                    r.error(
+                        n,
+                        &cp,
+                        format!("a CloudWatch alarm name is 1-{ALARM_NAME_MAX} characters"),
+                    );
+                } else if !has_account {
+                    r.error(
+                        n,
+                        &cp,
+                        format!(
+                            "the `cloudwatch: {name}` alarm needs the environment's `account:` \
+                             (the credential profile whose session reads the alarm's state)"
+                        ),
+                    );
+                } else if cloudwatch == MAX_CLOUDWATCH_ALARMS + 1 {
+                    r.error(
+                        n,
+                        &cp,
+                        format!(
+                            "an environment names at most {MAX_CLOUDWATCH_ALARMS} CloudWatch \
+                             alarms (they are read in one DescribeAlarms call)"
+                        ),
+                    );
+                } else {
+                    out.push(Alarm::CloudWatch(name));
+                }
+            }
         } else if !matches!(item.value, Value::Mapping(ref m) if !m.is_empty()) {
-            r.error(item, &p, "an alarm needs `error-rate:` or `command:`");
+            r.error(
+                item,
+                &p,
+                "an alarm needs `error-rate:`, `command:` or `cloudwatch:`",
+            );
         }
-        r.unknown_keys(&mut f, &["error-rate", "command"], "an alarm");
+        r.unknown_keys(&mut f, &ALARM_KINDS, "an alarm");
     }
     out
 }
