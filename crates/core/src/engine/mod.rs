@@ -241,9 +241,11 @@ impl Engine {
     pub fn create(&self, request: &RunRequest) -> Result<Plan, EngineError> {
         let mut plan = plan::plan(&self.store, request)?;
         plan.seq = self.next_seq();
-        self.lanes
+        plan.arrival = self
+            .lanes
             .lane(&plan.key())
-            .join_queue(plan.pipeline.execution_mode, plan.seq);
+            .join(plan.pipeline.execution_mode, plan.seq)
+            .map(Arc::new);
         let id = plan.id.clone();
         let stages = plan
             .pipeline

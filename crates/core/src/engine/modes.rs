@@ -38,6 +38,11 @@ struct LaneState {
     newest: HashMap<usize, u64>,
     /// Queued mode: executions created and not yet finished, by sequence.
     queued: std::collections::BTreeSet<u64>,
+    /// Superseded mode: executions created and not yet at their first
+    /// stage (their source is still being written), by sequence. None
+    /// younger takes a free stage before them: a burst of commits enters in
+    /// the order it was made, not in the order snapshots happen to finish.
+    arriving: std::collections::BTreeSet<u64>,
 }
 
 /// What an execution learns when it asks to enter a stage.
@@ -59,15 +64,34 @@ impl Lanes {
 }
 
 impl PipelineLane {
-    /// Queued mode: takes a place in the line when the execution is created,
-    /// so creation order decides, not which task starts first.
-    pub fn join_queue(&self, mode: ExecutionMode, seq: u64) {
-        if mode == ExecutionMode::Queued {
-            self.state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .queued
-                .insert(seq);
+    /// Takes a place when the execution is created, so creation order
+    /// decides, not which task starts first: in the line (queued mode), or
+    /// among those arriving at their first stage (superseded mode; the
+    /// place is given up when the returned arrival is dropped, if the
+    /// execution never gets there).
+    pub fn join(self: &Arc<Self>, mode: ExecutionMode, seq: u64) -> Option<Arrival> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match mode {
+            ExecutionMode::Queued => {
+                state.queued.insert(seq);
+                None
+            }
+            ExecutionMode::Superseded => {
+                state.arriving.insert(seq);
+                Some(Arrival {
+                    lane: self.clone(),
+                    seq,
+                })
+            }
+            ExecutionMode::Parallel => None,
+        }
+    }
+
+    /// Execution `seq` reached its first stage, or will never.
+    fn arrived(&self, seq: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.arriving.remove(&seq) {
+            self.changed.notify_waiters();
         }
     }
 
@@ -120,8 +144,22 @@ impl PipelineLane {
             let changed = self.changed.notified();
             {
                 let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                if state.arriving.remove(&seq) {
+                    self.changed.notify_waiters();
+                }
                 if state.newest.get(&stage).is_some_and(|&n| n > seq) {
                     return Entry::Superseded;
+                }
+                // A free stage goes to the oldest that wants it: none older
+                // may still be on its way to it.
+                let older_arriving = state.arriving.range(..seq).next().is_some();
+                if !state.busy.contains_key(&stage) && !older_arriving {
+                    if state.waiting.get(&stage) == Some(&seq) {
+                        state.waiting.remove(&stage);
+                    }
+                    state.busy.insert(stage, seq);
+                    state.newest.insert(stage, seq);
+                    return Entry::Entered;
                 }
                 match state.waiting.get(&stage).copied() {
                     Some(other) if other > seq => return Entry::Superseded,
@@ -134,12 +172,6 @@ impl PipelineLane {
                         state.waiting.insert(stage, seq);
                     }
                     Some(_) => {}
-                }
-                if !state.busy.contains_key(&stage) {
-                    state.waiting.remove(&stage);
-                    state.busy.insert(stage, seq);
-                    state.newest.insert(stage, seq);
-                    return Entry::Entered;
                 }
             }
             changed.await;
@@ -156,6 +188,25 @@ impl PipelineLane {
             state.waiting.remove(&stage);
         }
         self.changed.notify_waiters();
+    }
+}
+
+/// A superseded-mode execution's place among those arriving at their first
+/// stage; dropping it (the execution never ran) lets younger ones in.
+pub struct Arrival {
+    lane: Arc<PipelineLane>,
+    seq: u64,
+}
+
+impl std::fmt::Debug for Arrival {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Arrival").field("seq", &self.seq).finish()
+    }
+}
+
+impl Drop for Arrival {
+    fn drop(&mut self) {
+        self.lane.arrived(self.seq);
     }
 }
 
@@ -208,6 +259,36 @@ mod tests {
         assert!(!third.is_finished(), "the newest waits for the stage");
         lane.leave(0, 1);
         assert_eq!(third.await.unwrap(), Entry::Entered);
+    }
+
+    #[tokio::test]
+    async fn a_burst_enters_in_creation_order_whoever_is_ready_first() {
+        let lane = Arc::new(PipelineLane::default());
+        let mode = ExecutionMode::Superseded;
+        let first = lane.join(mode, 1);
+        let _second = lane.join(mode, 2);
+        // The second's snapshot finished first: it waits for the first.
+        let second = {
+            let lane = lane.clone();
+            tokio::spawn(async move { lane.enter(mode, 0, 2).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!second.is_finished(), "the older one is still arriving");
+        assert_eq!(lane.enter(mode, 0, 1).await, Entry::Entered);
+        drop(first);
+        let third = {
+            let _arrival = lane.join(mode, 3);
+            let lane = lane.clone();
+            tokio::spawn(async move { lane.enter(mode, 0, 3).await })
+        };
+        assert_eq!(second.await.unwrap(), Entry::Superseded);
+        lane.leave(0, 1);
+        assert_eq!(third.await.unwrap(), Entry::Entered);
+        // One that never gets to run gives its place up.
+        let never = lane.join(mode, 4);
+        drop(never);
+        lane.leave(0, 3);
+        assert_eq!(lane.enter(mode, 0, 5).await, Entry::Entered);
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{EngineError, RunRequest};
 use crate::spec::pipeline::{ActionType, Pipeline};
@@ -22,6 +23,9 @@ pub struct Plan {
     pub variables: BTreeMap<String, String>,
     /// Creation order in this engine: for the execution modes.
     pub seq: u64,
+    /// Its place among executions arriving at their first stage
+    /// (superseded mode), held until it gets there.
+    pub arrival: Option<Arc<super::modes::Arrival>>,
 }
 
 impl Plan {
@@ -119,6 +123,7 @@ pub(super) fn plan(store: &Store, request: &RunRequest) -> Result<Plan, EngineEr
         definition: file.text,
         variables,
         seq: 0,
+        arrival: None,
     })
 }
 
@@ -164,6 +169,7 @@ pub(super) fn replan(
         definition,
         variables: detail.variables.clone(),
         seq: 0,
+        arrival: None,
     })
 }
 
