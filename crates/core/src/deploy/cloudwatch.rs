@@ -147,6 +147,18 @@ struct State {
     reason: String,
 }
 
+impl State {
+    /// From what a metric or a composite alarm says (the SDK's two types
+    /// share these three fields); no state reads as INSUFFICIENT_DATA.
+    fn of(name: Option<&str>, state: Option<&StateValue>, reason: Option<&str>) -> State {
+        State {
+            name: name.unwrap_or_default().to_string(),
+            state: state.cloned().unwrap_or(StateValue::InsufficientData),
+            reason: reason.unwrap_or_default().to_string(),
+        }
+    }
+}
+
 /// What the states read say of `names`, the first in the file's order
 /// deciding: a missing alarm or one in `ALARM` is in alarm.
 fn verdict(names: &[String], states: &[State], place: &str) -> Reading {
@@ -189,26 +201,16 @@ async fn describe(client: &Client, names: &[String]) -> Result<Vec<State>, Strin
             .with_subscriber(NoSubscriber::default())
             .await
             .map_err(|e| api_error(&e))?;
-        for a in page.metric_alarms() {
-            out.push(State {
-                name: a.alarm_name().unwrap_or_default().to_string(),
-                state: a
-                    .state_value()
-                    .cloned()
-                    .unwrap_or(StateValue::InsufficientData),
-                reason: a.state_reason().unwrap_or_default().to_string(),
-            });
-        }
-        for a in page.composite_alarms() {
-            out.push(State {
-                name: a.alarm_name().unwrap_or_default().to_string(),
-                state: a
-                    .state_value()
-                    .cloned()
-                    .unwrap_or(StateValue::InsufficientData),
-                reason: a.state_reason().unwrap_or_default().to_string(),
-            });
-        }
+        out.extend(
+            page.metric_alarms()
+                .iter()
+                .map(|a| State::of(a.alarm_name(), a.state_value(), a.state_reason())),
+        );
+        out.extend(
+            page.composite_alarms()
+                .iter()
+                .map(|a| State::of(a.alarm_name(), a.state_value(), a.state_reason())),
+        );
         token = page.next_token().map(str::to_string);
         if token.is_none() {
             return Ok(out);
