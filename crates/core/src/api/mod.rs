@@ -156,15 +156,14 @@ impl Core {
         // Only a one-shot command carries requests out itself: the desktop app
         // and `serve` either are the engine or leave requests for the one that is.
         if local.is_none() && self.engine().is_none() && self.host == crate::model::Host::Cli {
-            if let Some(lock) = crate::engine::try_acquire_lock(&self.data_dir)? {
-                *local = Some(crate::engine::LocalEngine::start(
-                    self.store.clone(),
-                    &self.data_dir,
-                    self.clock.clone(),
-                    self.events.clone(),
-                    self.max_parallel(),
-                    lock,
-                )?);
+            if let Some(hosted) = crate::engine::HostedEngine::start(
+                self.store.clone(),
+                &self.data_dir,
+                self.clock.clone(),
+                self.events.clone(),
+                self.max_parallel(),
+            )? {
+                *local = Some(crate::engine::LocalEngine::new(hosted));
             }
         }
         if let Some(engine) = local.as_mut() {

@@ -32,7 +32,7 @@ pub use crate::model::{Namespaces, RunRequest, Status};
 pub use crate::wake;
 pub use control::{decide_approval, request_stop};
 pub use host::HostedEngine;
-pub use lock::{acquire as acquire_lock, try_acquire as try_acquire_lock, EngineLock, LockError};
+pub use lock::{acquire as acquire_lock, EngineLock, LockError};
 pub use plan::Plan;
 pub use requests::{submit, wait_for_deployment, wait_for_end, LocalEngine, Settled};
 

@@ -13,12 +13,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use super::{wake, Engine, EngineError, EngineLock, Resume};
-use crate::clock::{Clock, Millis};
-use crate::events::Event;
+use super::{wake, Engine, EngineError, HostedEngine, Resume};
+use crate::clock::Millis;
 use crate::model::{DeploymentId, EngineRequest, ErrorCode, ExecutionId, Host, Started};
 use crate::store::{DeploymentDetail, EngineRequestRecord, ExecutionDetail, Store};
 
@@ -168,7 +166,8 @@ pub async fn submit(
 pub struct LocalEngine {
     engine: Arc<Engine>,
     work: Vec<Work>,
-    _lock: EngineLock,
+    /// Holds the data directory's engine lock until settled.
+    _hosted: HostedEngine,
 }
 
 /// What a [`LocalEngine`] leaves behind when its work is done.
@@ -181,21 +180,14 @@ pub struct Settled {
 }
 
 impl LocalEngine {
-    /// Starts an engine in this process for requests it carries out itself.
-    pub fn start(
-        store: Arc<Store>,
-        data_dir: &Path,
-        clock: Arc<dyn Clock>,
-        events: broadcast::Sender<Event>,
-        max_parallel: usize,
-        lock: EngineLock,
-    ) -> Result<LocalEngine, EngineError> {
-        let engine = Engine::start(store, data_dir, clock, events, max_parallel, &lock)?;
-        Ok(LocalEngine {
-            engine: Arc::new(engine),
+    /// The engine this process became ([`HostedEngine::start`]), used for
+    /// requests it carries out itself rather than serving others'.
+    pub fn new(hosted: HostedEngine) -> LocalEngine {
+        LocalEngine {
+            engine: hosted.engine.clone(),
             work: Vec::new(),
-            _lock: lock,
-        })
+            _hosted: hosted,
+        }
     }
 
     /// Carries `request` out here: the mailbox row is written (taken at
