@@ -166,12 +166,33 @@ pub async fn deployments(
     core: &Core,
     req: DeploymentsRequest,
 ) -> Result<DeploymentsResponse, ApiError> {
+    let deployments = core.store.deployments(
+        req.environment.as_deref(),
+        req.pipeline.as_deref(),
+        req.limit.unwrap_or(20),
+    )?;
+    // One environment's history also says what it serves now, read from
+    // where it runs (AWS environments).
+    let serving = match (&req.environment, deployments.first()) {
+        (Some(_), Some(newest)) => {
+            match crate::deploy::overview::spec_of(&core.store, &newest.id) {
+                Some(spec) => {
+                    let current = core.store.last_good_deployment(
+                        &newest.pipeline,
+                        &newest.environment,
+                        None,
+                    )?;
+                    let deployer = core.deployer();
+                    crate::deploy::overview::serving(&deployer, &spec, current.as_ref()).await
+                }
+                None => None,
+            }
+        }
+        _ => None,
+    };
     Ok(DeploymentsResponse {
-        deployments: core.store.deployments(
-            req.environment.as_deref(),
-            req.pipeline.as_deref(),
-            req.limit.unwrap_or(20),
-        )?,
+        deployments,
+        serving,
     })
 }
 
@@ -188,10 +209,9 @@ pub async fn environments(
     core: &Core,
     _: EnvironmentsRequest,
 ) -> Result<EnvironmentsResponse, ApiError> {
-    let engine = core.engine();
-    let deployer = engine.as_ref().map(|e| e.deployer.as_ref());
+    let deployer = core.deployer();
     Ok(EnvironmentsResponse {
-        environments: crate::deploy::overview::environments(&core.store, deployer)?,
+        environments: crate::deploy::overview::environments(&core.store, &deployer).await?,
     })
 }
 

@@ -205,6 +205,21 @@ impl Core {
         self.hosted.get()?.upgrade()
     }
 
+    /// The deployer that reads what environments serve: the hosted
+    /// engine's (it knows the local environments it runs), else one made
+    /// for the reading, which deploys nothing.
+    pub(crate) fn deployer(&self) -> Arc<crate::deploy::Deployer> {
+        match self.engine() {
+            Some(e) => e.deployer.clone(),
+            None => Arc::new(crate::deploy::Deployer::new(
+                self.store.clone(),
+                &self.data_dir,
+                self.clock.clone(),
+                self.events.clone(),
+            )),
+        }
+    }
+
     /// What the desktop app and `slipway serve` run: become the engine
     /// (unless another process is), serve other processes' run requests, and
     /// watch every trusted repository for commits that trigger pipelines.

@@ -364,6 +364,9 @@ pub struct DeploymentsRequest {
 pub struct DeploymentsResponse {
     /// Newest first.
     pub deployments: Vec<crate::store::Deployment>,
+    /// What the environment serves now, read from AWS: when one
+    /// environment's deployments were asked for and its provider can tell.
+    pub serving: Option<crate::model::Serving>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

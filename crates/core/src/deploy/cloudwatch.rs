@@ -24,13 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::config::timeout::TimeoutConfig;
-use aws_sdk_cloudwatch::config::{BehaviorVersion, Region};
-use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use aws_sdk_cloudwatch::Client;
 use tracing::instrument::WithSubscriber;
 use tracing::subscriber::NoSubscriber;
 
+use super::aws::{api_error, Aws};
 use crate::clock::Clock;
 use crate::creds::{self, Account, AccountSession};
 use crate::store::Store;
@@ -126,18 +125,15 @@ impl CloudWatchAlarms {
 }
 
 fn client(session: &AccountSession) -> Client {
-    let mut config = aws_sdk_cloudwatch::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(session.region.clone()))
-        .credentials_provider(session.credentials.clone())
+    let aws = Aws {
+        session: session.clone(),
+    };
+    let config = aws_sdk_cloudwatch::config::Builder::from(&aws.config("CLOUDWATCH"))
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_timeout(CALL_TIMEOUT)
                 .build(),
         );
-    if let Some(url) = creds::endpoint_from_env("CLOUDWATCH") {
-        config = config.endpoint_url(url);
-    }
     Client::from_conf(config.build())
 }
 
@@ -218,54 +214,11 @@ async fn describe(client: &Client, names: &[String]) -> Result<Vec<State>, Strin
     }
 }
 
-/// A failed call in words: the API's error code and message when it
-/// answered with one, else what kept the answer away. Never the request
-/// (its signature) nor the raw response.
-fn api_error<E>(e: &SdkError<E, aws_sdk_cloudwatch::config::http::HttpResponse>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match (e.code(), e.message()) {
-        (Some(code), Some(message)) => return format!("{code}: {message}"),
-        (Some(code), None) => return code.to_string(),
-        _ => {}
-    }
-    match e {
-        SdkError::TimeoutError(_) => format!("no answer within {}s", CALL_TIMEOUT.as_secs()),
-        SdkError::DispatchFailure(d) => match d.as_connector_error() {
-            Some(c) => format!("cannot reach CloudWatch: {}", chain(c)),
-            None => "the request was not sent".into(),
-        },
-        SdkError::ServiceError(s) => {
-            format!("HTTP {} with no AWS error code", s.raw().status().as_u16())
-        }
-        SdkError::ResponseError(r) => {
-            format!("an unreadable answer (HTTP {})", r.raw().status().as_u16())
-        }
-        _ => chain(e),
-    }
-}
-
-/// An error and its sources, each by its `Display` (no `Debug` dump).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_cloudwatch::config::http::HttpResponse;
-    use aws_sdk_cloudwatch::error::ErrorMetadata;
+    use aws_sdk_cloudwatch::error::{ErrorMetadata, SdkError};
     use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError;
 
     fn state(name: &str, state: StateValue, reason: &str) -> State {

@@ -7,16 +7,82 @@
 //!
 //! This module must never obtain a session or set an AWS_* variable itself.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::monitor::Failure;
+use super::provider::{Fut, Job, Provider};
 use crate::build::{self, BuildJob, BuildStatus};
 use crate::clock::Clock;
 use crate::creds;
 use crate::model::Namespaces;
-use crate::spec::pipeline::Environment;
+use crate::spec::pipeline::{Environment, Provider as Provider_, RollbackOn, Strategy};
 use crate::store::Store;
+
+/// The `command` provider behind the provider interface.
+pub struct CommandProvider;
+
+impl CommandProvider {
+    fn context(job: &Job<'_>) -> CommandContext {
+        CommandContext {
+            spec: job.spec.clone(),
+            namespaces: job.namespaces.clone(),
+            workdir: job
+                .workdir
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| job.ctx.data_dir.join("deployments").join(&job.record.id)),
+            log: job.log.to_path_buf(),
+            data_dir: job.ctx.data_dir.clone(),
+            deployment_id: job.record.id.clone(),
+            env: job.variables.to_vec(),
+            store: job.ctx.store.clone(),
+            clock: job.ctx.clock.clone(),
+        }
+    }
+}
+
+impl Provider for CommandProvider {
+    fn describe(&self, _strategy: &Strategy) -> String {
+        "commands".into()
+    }
+
+    fn rollback_needs_artifact(&self) -> bool {
+        false
+    }
+
+    /// `deploy`, then `verify`: a failed verify is a health failure.
+    fn deploy<'a>(&'a self, job: &'a Job<'a>) -> Fut<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            let Provider_::Command { deploy, verify, .. } = &job.spec.provider else {
+                return Err(Failure::of("not a `command` environment"));
+            };
+            let ctx = Self::context(job);
+            ctx.run("deploy", deploy).await.map_err(Failure::of)?;
+            ctx.run("verify", verify).await.map_err(|e| Failure {
+                cause: RollbackOn::Health,
+                message: e,
+                stopped: false,
+            })
+        })
+    }
+
+    /// The `rollback` commands, with `#{rollback.…}` naming the target.
+    fn roll_back<'a>(&'a self, job: &'a Job<'a>) -> Fut<'a, Result<(), String>> {
+        Box::pin(async move {
+            let Provider_::Command { rollback, .. } = &job.spec.provider else {
+                return Err("not a `command` environment".into());
+            };
+            if rollback.is_empty() {
+                return Err(format!(
+                    "environment `{}` has no `rollback` commands",
+                    job.spec.name
+                ));
+            }
+            Self::context(job).run("rollback", rollback).await
+        })
+    }
+}
 
 /// The most one command list may take.
 const TIMEOUT: Duration = Duration::from_secs(3600);

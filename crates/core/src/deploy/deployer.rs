@@ -5,21 +5,21 @@
 //! One deployment per environment at a time (a lock per environment); each
 //! state change is committed to the store before it is reported.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use super::command::CommandContext;
-use super::local::{self, LocalEnv, Rollout};
-use super::monitor::Failure;
+use super::aws::{cloudformation::CloudFormationProvider, ecs::EcsProvider};
+use super::aws::{lambda::LambdaProvider, s3::S3Provider};
+use super::command::CommandProvider;
+use super::local::{self, LocalProvider};
+use super::provider::{Context, Job, Provider};
 use super::strategy;
 use crate::clock::{Clock, Millis};
 use crate::events::{Event, Notification, NotificationLevel, NotificationTarget};
 use crate::model::{Namespaces, ProviderKind};
-use crate::spec::pipeline::{Environment, Provider, RollbackOn, Strategy};
+use crate::spec::pipeline::{Environment, Strategy};
 use crate::store::{Deployment, DeploymentStatus, Initiator, NewDeployment, Store, StoreError};
 use crate::wake;
 
@@ -84,18 +84,19 @@ pub struct DeployOutcome {
     pub error: Option<String>,
 }
 
-type EnvCell = Arc<tokio::sync::Mutex<Option<LocalEnv>>>;
-
 /// The deployments of one engine.
 pub struct Deployer {
     store: Arc<Store>,
     data_dir: PathBuf,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<Event>,
-    envs: Mutex<HashMap<String, EnvCell>>,
-    /// The live view of every environment this engine serves, readable
-    /// while a deployment holds the environment's cell.
-    boards: Mutex<HashMap<String, Arc<local::Board>>>,
+    ctx: Context,
+    local: LocalProvider,
+    command: CommandProvider,
+    lambda: LambdaProvider,
+    s3: S3Provider,
+    cloudformation: CloudFormationProvider,
+    ecs: EcsProvider,
 }
 
 fn new_id() -> String {
@@ -114,37 +115,47 @@ impl Deployer {
         clock: Arc<dyn Clock>,
         events: broadcast::Sender<Event>,
     ) -> Deployer {
+        let ctx = Context {
+            store: store.clone(),
+            clock: clock.clone(),
+            data_dir: data_dir.to_path_buf(),
+            events: events.clone(),
+        };
         Deployer {
             store,
             data_dir: data_dir.to_path_buf(),
             clock,
             events,
-            envs: Mutex::new(HashMap::new()),
-            boards: Mutex::new(HashMap::new()),
+            local: LocalProvider::new(ctx.clone()),
+            command: CommandProvider,
+            lambda: LambdaProvider,
+            s3: S3Provider,
+            cloudformation: CloudFormationProvider,
+            ecs: EcsProvider,
+            ctx,
         }
+    }
+
+    /// The provider that carries out `kind`'s deployments: the one place
+    /// the deployer tells providers apart.
+    pub fn provider(&self, kind: ProviderKind) -> &dyn Provider {
+        match kind {
+            ProviderKind::Local => &self.local,
+            ProviderKind::Command => &self.command,
+            ProviderKind::Lambda => &self.lambda,
+            ProviderKind::S3 => &self.s3,
+            ProviderKind::CloudFormation => &self.cloudformation,
+            ProviderKind::Ecs => &self.ecs,
+        }
+    }
+
+    /// What the providers share.
+    pub fn context(&self) -> &Context {
+        &self.ctx
     }
 
     fn now(&self) -> Millis {
         self.clock.now()
-    }
-
-    fn cell(&self, slug: &str) -> EnvCell {
-        self.envs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(slug.to_string())
-            .or_default()
-            .clone()
-    }
-
-    /// Every environment cell, to visit without holding the map.
-    fn cells(&self) -> Vec<EnvCell> {
-        self.envs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
     }
 
     /// Tells listeners here (events) and in other processes (a wake poke)
@@ -234,70 +245,22 @@ impl Deployer {
 
     async fn restore(&self, d: &Deployment) -> Result<(), String> {
         let spec = self.spec_of(&d.id).map_err(|e| e.to_string())?;
-        let digest = d.artifact.clone().ok_or("no artifact recorded")?;
-        let slug = local::slug(&d.pipeline, &d.environment);
-        let log = self
-            .data_dir
-            .join("environments")
-            .join(&slug)
-            .join("restore.log");
-        let rollout = Rollout::new(
-            &spec,
-            d,
-            &digest,
-            &self.data_dir,
-            &log,
-            Vec::new(),
-            None,
-            self.clock.clone(),
-        )?;
-        rollout.note(&format!(
-            "restoring revision {} (deployment {})",
-            &d.revision[..d.revision.len().min(12)],
-            d.id
-        ));
-        let cell = self.cell(&slug);
-        let mut guard = cell.lock().await;
-        let env = self.opened(&mut guard, &spec, &d.pipeline, &slug).await?;
-        let restored = env.deploy_new_set(&rollout, &[], Duration::ZERO).await;
-        env.board.finish();
-        restored.map_err(|f| f.message)?;
-        env.stop_standby(Duration::ZERO).await;
-        tracing::info!(environment = %d.environment, revision = %d.revision, "restored");
-        Ok(())
+        self.local.restore(d, &spec).await
     }
 
     /// Stops every environment this engine serves.
     pub async fn shut_down(&self) {
-        let cells = self.cells();
-        for cell in cells {
-            if let Some(env) = cell.lock().await.take() {
-                env.shut_down().await;
-            }
-        }
-        self.boards
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.local.shut_down().await
     }
 
     /// Whether this engine serves any local environment now.
     pub async fn serves_any(&self) -> bool {
-        let cells = self.cells();
-        for cell in cells {
-            if cell.lock().await.is_some() {
-                return true;
-            }
-        }
-        false
+        self.local.serves_any().await
     }
 
     /// What a local environment serves now, when this engine serves it.
     pub fn live(&self, pipeline: &str, environment: &str) -> Option<local::EnvironmentLive> {
-        let boards = self.boards.lock().unwrap_or_else(|p| p.into_inner());
-        boards
-            .get(&local::slug(pipeline, environment))
-            .map(|b| b.view())
+        self.local.live(pipeline, environment)
     }
 
     /// Runs one deployment to its end, rolling back automatically when its
@@ -318,10 +281,7 @@ impl Deployer {
             revision: req.revision.clone(),
             message: req.message.clone(),
             artifact: req.digest.clone(),
-            strategy: match spec.provider {
-                Provider::Local { .. } => strategy::describe(&strategy),
-                Provider::Command { .. } => "commands".into(),
-            },
+            strategy: self.provider(spec.provider.kind()).describe(&strategy),
             status: DeploymentStatus::InProgress,
             initiator: Initiator::Pipeline,
             rollback_of: None,
@@ -344,20 +304,20 @@ impl Deployer {
             };
         }
         self.emit(&id);
-        let result = match &spec.provider {
-            Provider::Local { .. } => self.run_local(&record, &req, &strategy).await,
-            Provider::Command { deploy, verify, .. } => {
-                let ctx = self.command_context(&record, &req);
-                match ctx.run("deploy", deploy).await {
-                    Err(e) => Err(Failure::of(e)),
-                    Ok(()) => ctx.run("verify", verify).await.map_err(|e| Failure {
-                        cause: RollbackOn::Health,
-                        message: e,
-                        stopped: false,
-                    }),
-                }
-            }
+        let job = Job {
+            ctx: &self.ctx,
+            record: &record,
+            spec,
+            strategy: &strategy,
+            digest: req.digest.as_deref(),
+            workdir: req.workdir.as_deref(),
+            log: &req.log,
+            namespaces: &req.namespaces,
+            variables: &req.variables,
+            stop: req.stop.clone(),
+            restores: None,
         };
+        let result = self.provider(spec.provider.kind()).deploy(&job).await;
         let failure = match result {
             Ok(()) => {
                 self.finish(&id, DeploymentStatus::Succeeded, None);
@@ -417,146 +377,6 @@ impl Deployer {
             tracing::error!(%e, deployment = %id, "cannot record the end of a deployment");
         }
         self.emit(id);
-    }
-
-    fn command_context(&self, record: &Deployment, req: &DeployRequest) -> CommandContext {
-        CommandContext {
-            spec: req.environment.clone(),
-            namespaces: req.namespaces.clone(),
-            workdir: req
-                .workdir
-                .clone()
-                .unwrap_or_else(|| self.data_dir.join("deployments").join(&record.id)),
-            log: req.log.clone(),
-            data_dir: self.data_dir.clone(),
-            deployment_id: record.id.clone(),
-            env: req.variables.clone(),
-            store: self.store.clone(),
-            clock: self.clock.clone(),
-        }
-    }
-
-    async fn run_local(
-        self: &Arc<Self>,
-        record: &Deployment,
-        req: &DeployRequest,
-        strategy: &Strategy,
-    ) -> Result<(), Failure> {
-        let spec = &req.environment;
-        let digest = req.digest.clone().ok_or_else(|| {
-            Failure::of(
-                "a local deployment needs an input artifact (`inputs:` of the deploy action)",
-            )
-        })?;
-        let mut rollout = Rollout::new(
-            spec,
-            record,
-            &digest,
-            &self.data_dir,
-            &req.log,
-            req.variables.clone(),
-            Some(self.store.clone()),
-            self.clock.clone(),
-        )
-        .map_err(Failure::of)?;
-        rollout.stop = req.stop.clone();
-        rollout.note(&format!(
-            "deployment {} of {} to {} ({})",
-            record.id,
-            &record.revision[..record.revision.len().min(12)],
-            spec.name,
-            record.strategy
-        ));
-        self.run_rollout(&rollout, strategy, false).await
-    }
-
-    /// Runs a rollout on its environment (opening its router if this
-    /// engine does not serve it yet). `fast` (a rollback) skips canary and
-    /// linear steps and the bake.
-    async fn run_rollout(
-        self: &Arc<Self>,
-        rollout: &Rollout,
-        strategy: &Strategy,
-        fast: bool,
-    ) -> Result<(), Failure> {
-        let spec = &rollout.spec;
-        let cell = self.cell(&rollout.slug);
-        let mut guard = cell.lock().await;
-        let env = self
-            .opened(&mut guard, spec, &rollout.pipeline, &rollout.slug)
-            .await
-            .map_err(Failure::of)?;
-        // A rollback restores what served well before: no bake, no alarms
-        // (an alarm still ringing for the bad revision would fail it).
-        let bake = match fast {
-            true => Duration::ZERO,
-            false => spec.bake.map(|b| b.as_std()).unwrap_or_default(),
-        };
-        let result = if strategy::in_place(strategy) {
-            match env.deploy_in_place(rollout, strategy).await {
-                Ok(()) => env.bake_in_place(rollout, bake).await,
-                Err(f) => Err(f),
-            }
-        } else {
-            let steps = if fast {
-                Vec::new()
-            } else {
-                strategy::traffic_steps(strategy)
-            };
-            env.deploy_new_set(rollout, &steps, bake).await
-        };
-        env.board.finish();
-        if result.is_ok() && !strategy::in_place(strategy) {
-            self.schedule_termination(&cell, env, spec);
-        }
-        result
-    }
-
-    /// The environment in `guard`, opening it (its router and its board)
-    /// when this engine does not serve it yet.
-    async fn opened<'a>(
-        &self,
-        guard: &'a mut Option<LocalEnv>,
-        spec: &Environment,
-        pipeline: &str,
-        slug: &str,
-    ) -> Result<&'a mut LocalEnv, String> {
-        if guard.is_none() {
-            let env = LocalEnv::open(
-                spec,
-                pipeline,
-                slug,
-                self.events.clone(),
-                self.clock.clone(),
-            )
-            .await?;
-            self.boards
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(slug.to_string(), env.board.clone());
-            *guard = Some(env);
-        }
-        Ok(guard.as_mut().expect("opened"))
-    }
-
-    /// Ends the standby set after `termination-wait`, unless something
-    /// else has replaced it by then.
-    fn schedule_termination(&self, cell: &EnvCell, env: &LocalEnv, spec: &Environment) {
-        let Some(standby) = &env.standby else {
-            return;
-        };
-        let id = standby.deployment_id.clone();
-        let wait = spec
-            .termination_wait
-            .map(|d| d.as_std())
-            .unwrap_or(local::DEFAULT_TERMINATION_WAIT);
-        let cell = cell.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            if let Some(env) = cell.lock().await.as_mut() {
-                env.terminate_standby(&id).await;
-            }
-        });
     }
 
     fn spec_of(&self, id: &str) -> Result<Environment, DeployError> {

@@ -35,9 +35,11 @@ use crate::spec::appspec::{
 use crate::spec::pipeline::{Environment, Provider, Strategy};
 
 mod board;
+mod provider;
 mod rollout;
 
 pub use board::{Board, EnvironmentLive};
+pub use provider::LocalProvider;
 pub use rollout::Rollout;
 
 /// The two sets an environment alternates between.

@@ -9,6 +9,7 @@
 //! and the providers that drive it live beside it, never inside it.
 
 pub mod appspec_run;
+pub mod aws;
 pub mod cloudwatch;
 pub mod command;
 pub mod deployer;
@@ -16,6 +17,7 @@ pub mod instance;
 pub mod local;
 pub mod monitor;
 pub mod overview;
+pub mod provider;
 pub mod router;
 pub mod strategy;
 

@@ -53,11 +53,32 @@ impl Failure {
     }
 }
 
+/// The reader of `spec`'s `cloudwatch:` alarms, read with its account's
+/// session; `None` when it names none.
+pub fn cloudwatch_of(
+    spec: &crate::spec::pipeline::Environment,
+    store: Option<Arc<crate::store::Store>>,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> Option<CloudWatchAlarms> {
+    let names: Vec<String> = spec
+        .alarms
+        .iter()
+        .filter_map(|a| match a {
+            Alarm::CloudWatch(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    (!names.is_empty())
+        .then(|| CloudWatchAlarms::new(names, crate::creds::Account::of(spec), store, clock))
+}
+
 /// What to watch.
 pub struct Watch<'a> {
     /// `(instance label, its events)` of the instances whose health counts.
     pub instances: Vec<(String, broadcast::Receiver<InstanceEvent>)>,
-    pub router: &'a Router,
+    /// The local provider's router (error-rate alarms read it); none for
+    /// providers whose requests Slipway does not see.
+    pub router: Option<&'a Router>,
     /// The set whose error rate the alarm reads (the new set; `None` for the
     /// router's total, as in place).
     pub set: Option<String>,
@@ -138,9 +159,12 @@ impl Watch<'_> {
             match alarm {
                 Alarm::ErrorRate { above, window } => {
                     let window = window.as_std().max(Duration::from_secs(1));
+                    let Some(router) = self.router else {
+                        continue;
+                    };
                     let rate = match &self.set {
-                        Some(set) => self.router.set_error_rate(set, window).unwrap_or(0.0),
-                        None => self.router.error_rate(window),
+                        Some(set) => router.set_error_rate(set, window).unwrap_or(0.0),
+                        None => router.error_rate(window),
                     };
                     if rate * 100.0 > above.0 {
                         return Some(Failure {

@@ -60,4 +60,83 @@ pub struct DeploymentDetail {
     #[ts(flatten)]
     pub deployment: Deployment,
     pub events: Vec<DeploymentEvent>,
+    /// What an AWS provider made in the account (the version it published,
+    /// the objects it wrote, the change set's changes, the task definition
+    /// it registered): what a rollback to this deployment restores.
+    pub record: Option<ProviderRecord>,
+}
+
+/// What a deployment made where it deployed, per AWS provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "provider", rename_all = "snake_case")]
+pub enum ProviderRecord {
+    Lambda {
+        function: String,
+        alias: String,
+        /// The version published for this revision.
+        version: String,
+        /// The version the alias pointed at before.
+        previous: Option<String>,
+    },
+    S3 {
+        bucket: String,
+        prefix: String,
+        /// Every object of the revision, by key (sorted).
+        objects: Vec<S3Object>,
+        /// Keys written (new or changed) and removed by this deployment.
+        changed: Vec<String>,
+        removed: Vec<String>,
+        /// The CloudFront invalidation made, when `invalidate` names one.
+        invalidation: Option<Invalidation>,
+    },
+    #[serde(rename = "cloudformation")]
+    CloudFormation {
+        stack: String,
+        stack_id: Option<String>,
+        change_set: Option<String>,
+        changes: Vec<StackChange>,
+        /// The parameters the stack got, `#{…}` resolved: what a rollback
+        /// deploys again.
+        parameters: Vec<(String, String)>,
+        /// The stack's final status, and the failing resource's reason.
+        status: Option<String>,
+        reason: Option<String>,
+    },
+    Ecs {
+        cluster: String,
+        service: String,
+        /// The task definition revision registered (its ARN).
+        task_definition: String,
+        /// The images filled in, by container name.
+        images: Vec<(String, String)>,
+        /// The task set made for this revision (task-set strategies).
+        task_set: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct S3Object {
+    pub key: String,
+    /// The file's SHA-256, hex: what "changed" compares.
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+    pub cache_control: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Invalidation {
+    pub distribution: String,
+    pub id: String,
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StackChange {
+    /// Add, Modify, Remove, …
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// True, False or Conditional (Modify only).
+    pub replacement: Option<String>,
 }

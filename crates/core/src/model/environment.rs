@@ -138,4 +138,36 @@ pub struct EnvironmentInfo {
     /// What serves now, instance by instance, and the progress of a
     /// deployment under way: when this process's engine serves it.
     pub live: Option<EnvironmentLive>,
+    /// What serves now, read from AWS (AWS providers).
+    pub serving: Option<Serving>,
+}
+
+/// What an AWS environment serves now, read from the account when asked:
+/// the same shape for every provider, so every page shows it alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Serving {
+    /// One line: "alias live → version 7", "stack UPDATE_COMPLETE".
+    pub summary: String,
+    /// What else the account says, in order (version, task definition,
+    /// outputs, the revision the bucket holds…).
+    pub facts: Vec<Fact>,
+    /// Who takes the requests: a version or task set and its share.
+    pub traffic: Vec<Share>,
+    /// When it was read, in ms since the epoch.
+    pub read_at: i64,
+    /// Why the state could not be read (the call and AWS's error), if so.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Share {
+    pub name: String,
+    /// In percent, of 100.
+    pub percent: f64,
 }

@@ -18,6 +18,14 @@ closed_set! {
         Local = "local",
         /// The user's own deploy tooling.
         Command = "command",
+        /// A Lambda function's alias.
+        Lambda = "lambda",
+        /// A bucket holding a static site.
+        S3 = "s3",
+        /// A CloudFormation stack.
+        CloudFormation = "cloudformation",
+        /// An ECS service.
+        Ecs = "ecs",
     }
 }
 

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::{Store, StoreError};
 use crate::clock::Millis;
 pub use crate::model::deployment::{
-    Deployment, DeploymentDetail, DeploymentEvent, DeploymentStatus, Initiator,
+    Deployment, DeploymentDetail, DeploymentEvent, DeploymentStatus, Initiator, ProviderRecord,
 };
 
 /// 5: deployments and their lifecycle events.
@@ -22,6 +22,9 @@ pub use crate::model::deployment::{
 /// every row of the environment: 220 ms at 100,000 deployments).
 pub(super) const HISTORY_INDEX: &str =
     "CREATE INDEX deployments_history ON deployments (environment, seq);";
+
+/// 9: what an AWS provider made (JSON of [`ProviderRecord`]).
+pub(super) const RECORDS: &str = "ALTER TABLE deployments ADD COLUMN record TEXT;";
 
 pub(super) const MIGRATION: &str = "CREATE TABLE deployments (
         seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -228,7 +231,28 @@ impl Store {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        Ok(Some(DeploymentDetail { deployment, events }))
+        let record = conn.query_row("SELECT record FROM deployments WHERE id = ?1", [id], |r| {
+            super::opt_json_col(r, "record")
+        })?;
+        Ok(Some(DeploymentDetail {
+            deployment,
+            events,
+            record,
+        }))
+    }
+
+    /// Records what an AWS provider made for deployment `id`.
+    pub fn set_deployment_record(
+        &self,
+        id: &str,
+        record: &ProviderRecord,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).map_err(|e| StoreError::Encode(e.to_string()))?;
+        self.conn().execute(
+            "UPDATE deployments SET record = ?2 WHERE id = ?1",
+            params![id, json],
+        )?;
+        Ok(())
     }
 
     /// The environment definition (JSON) a deployment ran with.

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     super::settings::MIGRATION,
     super::deployments::HISTORY_INDEX,
     super::requests::MIGRATION,
+    super::deployments::RECORDS,
 ];
 
 /// 1: repositories the user added.

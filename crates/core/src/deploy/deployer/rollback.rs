@@ -3,17 +3,16 @@
 //! deployment of an earlier successful revision — a router switch inside
 //! `termination-wait`, a redeployment of the kept artifact otherwise.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use super::{new_id, spec_json, DeployError, Deployer};
 use crate::build::ArtifactStore;
-use crate::deploy::command::CommandContext;
-use crate::deploy::local::{self, Rollout};
+use crate::deploy::local;
+use crate::deploy::provider::Job;
 use crate::deploy::strategy;
-use crate::model::{EventStatus, Namespaces};
-use crate::spec::pipeline::{Environment, Provider};
-use crate::store::{Deployment, DeploymentEvent, DeploymentStatus, Initiator, NewDeployment};
+use crate::model::Namespaces;
+use crate::spec::pipeline::Environment;
+use crate::store::{Deployment, DeploymentStatus, Initiator, NewDeployment};
 
 /// A rollback ready to run: its record is written.
 pub struct PreparedRollback {
@@ -139,7 +138,10 @@ impl Deployer {
         initiator: Initiator,
     ) -> Result<PreparedRollback, DeployError> {
         let spec = self.spec_of(&target.id)?;
-        if let (Provider::Local { .. }, Some(digest)) = (&spec.provider, &target.artifact) {
+        let needs_artifact = self
+            .provider(spec.provider.kind())
+            .rollback_needs_artifact();
+        if let (true, Some(digest)) = (needs_artifact, &target.artifact) {
             let kept = ArtifactStore::open(&self.data_dir)
                 .and_then(|s| s.manifest(digest))
                 .is_ok();
@@ -198,114 +200,32 @@ impl Deployer {
         } = prepared;
         let id = deployment.id.clone();
         let log = self.log_path(&id);
-        let result = match &spec.provider {
-            Provider::Local { .. } => self.rollback_local(&deployment, &target, &spec, &log).await,
-            Provider::Command { rollback, .. } => {
-                let mut namespaces = Namespaces::default();
-                namespaces.insert("rollback", self.variables_of(&target));
-                let req_env = spec.clone();
-                let ctx = CommandContext {
-                    spec: req_env,
-                    namespaces,
-                    workdir: self.data_dir.join("deployments").join(&id),
-                    log: log.clone(),
-                    data_dir: self.data_dir.clone(),
-                    deployment_id: id.clone(),
-                    env: Vec::new(),
-                    store: self.store.clone(),
-                    clock: self.clock.clone(),
-                };
-                if rollback.is_empty() {
-                    Err(format!(
-                        "environment `{}` has no `rollback` commands",
-                        spec.name
-                    ))
-                } else {
-                    ctx.run("rollback", rollback).await
-                }
-            }
+        let mut namespaces = Namespaces::default();
+        namespaces.insert("rollback", self.variables_of(&target));
+        let strategy = spec
+            .strategy
+            .clone()
+            .unwrap_or_else(strategy::default_strategy);
+        let job = Job {
+            ctx: &self.ctx,
+            record: &deployment,
+            spec: &spec,
+            strategy: &strategy,
+            digest: target.artifact.as_deref(),
+            workdir: None,
+            log: &log,
+            namespaces: &namespaces,
+            variables: &[],
+            stop: None,
+            restores: Some(&target),
         };
+        let result = self.provider(spec.provider.kind()).roll_back(&job).await;
         let status = match &result {
             Ok(()) => DeploymentStatus::Succeeded,
             Err(_) => DeploymentStatus::Failed,
         };
         self.finish(&id, status, result.as_ref().err().map(String::as_str));
         status
-    }
-
-    async fn rollback_local(
-        self: &Arc<Self>,
-        deployment: &Deployment,
-        target: &Deployment,
-        spec: &Environment,
-        log: &Path,
-    ) -> Result<(), String> {
-        let digest = target
-            .artifact
-            .clone()
-            .ok_or("the target recorded no artifact")?;
-        // The rollback's own record carries the target's revision.
-        let mut rollout = Rollout::new(
-            spec,
-            deployment,
-            &digest,
-            &self.data_dir,
-            log,
-            Vec::new(),
-            Some(self.store.clone()),
-            self.clock.clone(),
-        )?;
-        // A rollback must be able to restore: a revision whose ApplicationStop
-        // script fails (CodeDeploy's well-known trap) would otherwise block
-        // its own undoing as well. The failure is still logged and recorded.
-        rollout.spec.ignore_application_stop_failures = true;
-        rollout.note(&format!(
-            "rollback {} to {} (deployment {}); ApplicationStop failures are logged, not fatal",
-            deployment.id,
-            &target.revision[..target.revision.len().min(12)],
-            target.id
-        ));
-        let cell = self.cell(&rollout.slug);
-        {
-            let mut guard = cell.lock().await;
-            if let Some(env) = guard.as_mut() {
-                let started = self.now();
-                let switched = if env.active.as_ref().is_some_and(|a| a.digest == digest) {
-                    // A failed new set never took the traffic for good: the
-                    // old set already serves again.
-                    if let Some(active) = env.active.as_mut() {
-                        active.deployment_id = deployment.id.clone();
-                    }
-                    Some("traffic is back on the set that served before")
-                } else if env.standby_serves(&digest) {
-                    env.switch_to_standby(&deployment.id);
-                    self.schedule_termination(&cell, env, spec);
-                    Some("switched the router to the standby set (inside termination-wait)")
-                } else {
-                    None
-                };
-                if let Some(how) = switched {
-                    rollout.note(how);
-                    rollout.record(DeploymentEvent {
-                        instance: "-".into(),
-                        event: "AllowTraffic 100%".into(),
-                        status: EventStatus::Succeeded,
-                        started_at: started,
-                        ended_at: self.now(),
-                        message: Some(how.into()),
-                        log_excerpt: String::new(),
-                    });
-                    return Ok(());
-                }
-            }
-        }
-        let strategy = spec
-            .strategy
-            .clone()
-            .unwrap_or_else(strategy::default_strategy);
-        self.run_rollout(&rollout, &strategy, true)
-            .await
-            .map_err(|f| f.message)
     }
 
     /// The variables a deployment's execution exported, flattened, with

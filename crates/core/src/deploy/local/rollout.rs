@@ -11,9 +11,8 @@ use std::time::Duration;
 use super::{short, slug, Slot, DRAIN, GRACE};
 use crate::build::ArtifactStore;
 use crate::clock::{self, Clock, Millis};
-use crate::creds;
+
 use crate::deploy::appspec_run::{self, HookContext, Revision};
-use crate::deploy::cloudwatch::CloudWatchAlarms;
 use crate::deploy::instance::{
     self, execution_tag, instance_dir, instance_tag, Health, HealthPolicy, Instance, InstanceConfig,
 };
@@ -22,7 +21,7 @@ use crate::deploy::router::Router;
 use crate::model::EventStatus;
 use crate::platform::orphans::EXECUTION_ENV;
 use crate::spec::appspec::LifecycleEvent;
-use crate::spec::pipeline::{Alarm, Environment, HealthCheck, Provider, RollbackOn};
+use crate::spec::pipeline::{Environment, HealthCheck, Provider, RollbackOn};
 use crate::store::{Deployment, DeploymentEvent, Store};
 
 /// One deployment's inputs, owned, so instances can be walked in parallel.
@@ -401,29 +400,17 @@ impl Rollout {
     ) -> Watch<'a> {
         let mut env = self.env.clone();
         env.push(("SLIPWAY_ENVIRONMENT".into(), self.environment.clone()));
-        let cloudwatch_names: Vec<String> = self
-            .spec
-            .alarms
-            .iter()
-            .filter_map(|a| match a {
-                Alarm::CloudWatch(name) => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
-        let cloudwatch = (!cloudwatch_names.is_empty()).then(|| {
-            CloudWatchAlarms::new(
-                cloudwatch_names,
-                creds::Account::of(&self.spec),
-                self.store.clone(),
-                self.clock.clone(),
-            )
-        });
+        let cloudwatch = super::super::monitor::cloudwatch_of(
+            &self.spec,
+            self.store.clone(),
+            self.clock.clone(),
+        );
         Watch {
             instances: slots
                 .iter()
                 .filter_map(|s| s.instance.as_ref().map(|i| (s.label(), i.events())))
                 .collect(),
-            router,
+            router: Some(router),
             set,
             alarms: &self.spec.alarms,
             dir: self.data_dir.join("environments").join(&self.slug),

@@ -45,6 +45,63 @@ pub enum Provider {
         verify: Vec<String>,
         rollback: Vec<String>,
     },
+    /// A Lambda function's alias, shifted between published versions.
+    Lambda {
+        function: String,
+        /// Created on the first deployment when missing.
+        alias: String,
+        /// A zip in the input artifact; none: the artifact's files, zipped.
+        package: Option<String>,
+        #[serde(default)]
+        hooks: TrafficHooks,
+    },
+    /// A bucket (a static site), synchronised with the revision's files.
+    S3 {
+        bucket: String,
+        #[serde(default)]
+        prefix: String,
+        #[serde(default)]
+        delete: bool,
+        /// `(glob, Cache-Control value)` in file order: the first match wins.
+        #[serde(default)]
+        cache_control: Vec<(String, String)>,
+        /// A CloudFront distribution whose changed paths are invalidated.
+        invalidate: Option<String>,
+    },
+    /// A stack, updated through change sets.
+    #[serde(rename = "cloudformation")]
+    CloudFormation {
+        stack: String,
+        /// The template's path in the input artifact.
+        template: String,
+        #[serde(default)]
+        parameters: Vec<(String, String)>,
+        #[serde(default)]
+        capabilities: Vec<String>,
+    },
+    /// An ECS service: rolling updates, or task sets behind weighted target
+    /// groups of an ALB listener.
+    Ecs {
+        cluster: String,
+        service: String,
+        /// The task definition's path in the input artifact.
+        task_definition: String,
+        /// Task-set strategies: the listener whose forward action is weighted
+        /// and its two target groups (ARNs).
+        listener: Option<String>,
+        #[serde(default)]
+        target_groups: Vec<String>,
+        #[serde(default)]
+        hooks: TrafficHooks,
+    },
+}
+
+/// Commands run around a traffic shift, with the account's session
+/// injected, like an appspec's BeforeAllowTraffic / AfterAllowTraffic.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrafficHooks {
+    pub before_allow_traffic: Vec<String>,
+    pub after_allow_traffic: Vec<String>,
 }
 
 impl Provider {
@@ -53,7 +110,16 @@ impl Provider {
         match self {
             Provider::Local { .. } => ProviderKind::Local,
             Provider::Command { .. } => ProviderKind::Command,
+            Provider::Lambda { .. } => ProviderKind::Lambda,
+            Provider::S3 { .. } => ProviderKind::S3,
+            Provider::CloudFormation { .. } => ProviderKind::CloudFormation,
+            Provider::Ecs { .. } => ProviderKind::Ecs,
         }
+    }
+
+    /// Whether this provider deploys into an AWS account (and needs one).
+    pub fn is_aws(&self) -> bool {
+        !matches!(self, Provider::Local { .. } | Provider::Command { .. })
     }
 }
 
@@ -113,6 +179,18 @@ const LOCAL_KEYS: [&str; 4] = [
     "ignore-application-stop-failures",
 ];
 const COMMAND_KEYS: [&str; 3] = ["deploy", "verify", "rollback"];
+const LAMBDA_KEYS: [&str; 4] = ["function", "alias", "package", "hooks"];
+const S3_KEYS: [&str; 5] = ["bucket", "prefix", "delete", "cache-control", "invalidate"];
+const CLOUDFORMATION_KEYS: [&str; 4] = ["stack", "template", "parameters", "capabilities"];
+const ECS_KEYS: [&str; 6] = [
+    "cluster",
+    "service",
+    "task-definition",
+    "listener",
+    "target-groups",
+    "hooks",
+];
+const PROVIDERS: [&str; 6] = ["local", "command", "lambda", "s3", "cloudformation", "ecs"];
 const COMMON_KEYS: [&str; 9] = [
     "provider",
     "account",
@@ -141,7 +219,7 @@ pub(super) fn read_all(r: &mut Reader, node: &Node, path: &KeyPath) -> Vec<Envir
 fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Environment> {
     let mut f = r.mapping(node, path, "an environment")?;
     let provider_name = match f.get("provider") {
-        Some(n) => r.choice(n, &path.key("provider"), &["local", "command"], "provider"),
+        Some(n) => r.choice(n, &path.key("provider"), &PROVIDERS, "provider"),
         None => Some("local".to_string()),
     };
     let mut known: Vec<&str> = COMMON_KEYS.to_vec();
@@ -168,6 +246,9 @@ fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Envir
                 verify,
                 rollback,
             })
+        }
+        Some(aws @ ("lambda" | "s3" | "cloudformation" | "ecs")) => {
+            aws_provider(r, &mut f, node, path, aws, &mut known)
         }
         Some(_) => {
             known.extend(LOCAL_KEYS);
@@ -224,10 +305,30 @@ fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Envir
             )
         })
         .unwrap_or(false);
+    if provider.as_ref().is_some_and(Provider::is_aws) && account.is_none() {
+        r.error(
+            node,
+            path,
+            format!(
+                "a `{}` environment needs `account:` (the credential profile whose session deploys)",
+                provider_name.as_deref().unwrap_or("?")
+            ),
+        );
+    }
     let alarms = f
         .get("alarms")
         .map(|n| alarms(r, n, &path.key("alarms"), account.is_some()))
         .unwrap_or_default();
+    if provider.as_ref().is_some_and(Provider::is_aws)
+        && alarms.iter().any(|a| matches!(a, Alarm::ErrorRate { .. }))
+    {
+        r.error(
+            node,
+            &path.key("alarms"),
+            "an `error-rate` alarm reads the local router's responses; on an AWS environment \
+             use a `cloudwatch:` alarm on the service's error metric",
+        );
+    }
     let auto_rollback = match f.get("auto-rollback") {
         Some(n) => {
             let p = path.key("auto-rollback");
@@ -270,6 +371,201 @@ fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Envir
         auto_rollback,
         ignore_application_stop_failures,
     })
+}
+
+/// The keys of an AWS provider; `known` grows by them.
+fn aws_provider(
+    r: &mut Reader,
+    f: &mut crate::spec::read::Fields<'_>,
+    node: &Node,
+    path: &KeyPath,
+    name: &str,
+    known: &mut Vec<&'static str>,
+) -> Option<Provider> {
+    let required =
+        |r: &mut Reader, f: &mut crate::spec::read::Fields<'_>, key: &str, what: &str| match f
+            .get(key)
+        {
+            Some(n) => r.string(n, &path.key(key), what).filter(|s| {
+                if s.is_empty() {
+                    r.error(n, &path.key(key), format!("`{key}` is empty; name {what}"));
+                }
+                !s.is_empty()
+            }),
+            None => {
+                r.error(
+                    node,
+                    path,
+                    format!("a `{name}` environment needs `{key}:` ({what})"),
+                );
+                None
+            }
+        };
+    let optional =
+        |r: &mut Reader, f: &mut crate::spec::read::Fields<'_>, key: &str, what: &str| {
+            f.get(key).and_then(|n| r.string(n, &path.key(key), what))
+        };
+    match name {
+        "lambda" => {
+            known.extend(LAMBDA_KEYS);
+            let function = required(r, f, "function", "the function's name or ARN");
+            let alias = optional(r, f, "alias", "an alias name").unwrap_or_else(|| "live".into());
+            let package = optional(r, f, "package", "a zip file in the input artifact");
+            let hooks = f
+                .get("hooks")
+                .map(|n| traffic_hooks(r, n, &path.key("hooks")))
+                .unwrap_or_default();
+            Some(Provider::Lambda {
+                function: function?,
+                alias,
+                package,
+                hooks,
+            })
+        }
+        "s3" => {
+            known.extend(S3_KEYS);
+            let bucket = required(r, f, "bucket", "the bucket's name");
+            let prefix = optional(r, f, "prefix", "a key prefix").unwrap_or_default();
+            let delete = f
+                .get("delete")
+                .and_then(|n| {
+                    r.bool(
+                        n,
+                        &path.key("delete"),
+                        "whether to remove objects the revision no longer has",
+                    )
+                })
+                .unwrap_or(false);
+            let cache_control = f
+                .get("cache-control")
+                .map(|n| {
+                    let p = path.key("cache-control");
+                    let map = r.string_map(n, &p, "globs and Cache-Control values");
+                    for (glob, _) in &map {
+                        if let Err(e) = globset::Glob::new(glob) {
+                            r.error(n, &p.key(glob), format!("`{glob}` is not a glob: {e}"));
+                        }
+                    }
+                    map
+                })
+                .unwrap_or_default();
+            let invalidate = optional(r, f, "invalidate", "a CloudFront distribution id");
+            Some(Provider::S3 {
+                bucket: bucket?,
+                prefix,
+                delete,
+                cache_control,
+                invalidate,
+            })
+        }
+        "cloudformation" => {
+            known.extend(CLOUDFORMATION_KEYS);
+            let stack = required(r, f, "stack", "the stack's name");
+            let template = required(
+                r,
+                f,
+                "template",
+                "the template's path in the input artifact",
+            );
+            let parameters = f
+                .get("parameters")
+                .map(|n| r.string_map(n, &path.key("parameters"), "template parameters"))
+                .unwrap_or_default();
+            let capabilities = f
+                .get("capabilities")
+                .map(|n| {
+                    let p = path.key("capabilities");
+                    let list = r.strings(n, &p, "capabilities", true);
+                    for (i, c) in list.iter().enumerate() {
+                        if !CAPABILITIES.contains(&c.as_str()) {
+                            r.error(
+                                n,
+                                &p.index(i),
+                                format!(
+                                    "`{c}` is not a CloudFormation capability (one of {})",
+                                    CAPABILITIES.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                    list
+                })
+                .unwrap_or_default();
+            Some(Provider::CloudFormation {
+                stack: stack?,
+                template: template?,
+                parameters,
+                capabilities,
+            })
+        }
+        _ => {
+            known.extend(ECS_KEYS);
+            let cluster = required(r, f, "cluster", "the cluster's name or ARN");
+            let service = required(r, f, "service", "the service's name");
+            let task_definition =
+                optional(r, f, "task-definition", "a JSON file in the input artifact")
+                    .unwrap_or_else(|| "taskdef.json".into());
+            let listener = optional(r, f, "listener", "an ALB listener's ARN");
+            let target_groups = f
+                .get("target-groups")
+                .map(|n| r.strings(n, &path.key("target-groups"), "target group ARNs", false))
+                .unwrap_or_default();
+            if !(target_groups.is_empty() || target_groups.len() == 2) {
+                r.error(
+                    node,
+                    &path.key("target-groups"),
+                    "`target-groups` names two target groups (blue and green), in the listener's order",
+                );
+            }
+            if listener.is_some() != !target_groups.is_empty() {
+                r.error(
+                    node,
+                    path,
+                    "`listener` and `target-groups` go together: the listener's forward action is weighted between the two groups",
+                );
+            }
+            let hooks = f
+                .get("hooks")
+                .map(|n| traffic_hooks(r, n, &path.key("hooks")))
+                .unwrap_or_default();
+            Some(Provider::Ecs {
+                cluster: cluster?,
+                service: service?,
+                task_definition,
+                listener,
+                target_groups,
+                hooks,
+            })
+        }
+    }
+}
+
+/// CloudFormation's capabilities.
+const CAPABILITIES: [&str; 3] = [
+    "CAPABILITY_IAM",
+    "CAPABILITY_NAMED_IAM",
+    "CAPABILITY_AUTO_EXPAND",
+];
+
+fn traffic_hooks(r: &mut Reader, node: &Node, path: &KeyPath) -> TrafficHooks {
+    let Some(mut f) = r.mapping(node, path, "traffic hooks") else {
+        return TrafficHooks::default();
+    };
+    let mut list = |r: &mut Reader, key: &str| {
+        f.get(key)
+            .map(|n| r.strings(n, &path.key(key), "commands", true))
+            .unwrap_or_default()
+    };
+    let hooks = TrafficHooks {
+        before_allow_traffic: list(r, "before-allow-traffic"),
+        after_allow_traffic: list(r, "after-allow-traffic"),
+    };
+    r.unknown_keys(
+        &mut f,
+        &["before-allow-traffic", "after-allow-traffic"],
+        "traffic hooks",
+    );
+    hooks
 }
 
 fn health(r: &mut Reader, node: &Node, path: &KeyPath) -> Option<Health> {

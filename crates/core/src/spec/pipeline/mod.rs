@@ -18,7 +18,8 @@ use std::path::Path;
 use serde::Serialize;
 
 pub use environment::{
-    Alarm, Environment, Health, HealthCheck, Provider, RollbackOn, MAX_CLOUDWATCH_ALARMS,
+    Alarm, Environment, Health, HealthCheck, Provider, RollbackOn, TrafficHooks,
+    MAX_CLOUDWATCH_ALARMS,
 };
 pub use strategy::{MinimumHealthy, Strategy, CODEDEPLOY_NAMES, NAMES as STRATEGY_NAMES};
 pub use units::{Cron, Duration, Percent};
