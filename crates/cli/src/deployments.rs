@@ -7,6 +7,7 @@ use slipway_core::api::{
     cmd, Deployment, DeploymentDetail, DeploymentStatus, DeploymentsResponse, RollbackRequest,
 };
 use slipway_core::engine;
+use slipway_core::model::{ProviderRecord, Serving};
 
 use crate::{output, CliError};
 
@@ -34,10 +35,21 @@ pub fn list(data_dir: Option<PathBuf>, args: DeploymentsArgs) -> Result<(), CliE
         }),
     )?;
     if args.json {
-        output::print_json(&value["deployments"]);
+        // The list stays a list; the deployment that serves (the newest
+        // successful one) carries what the account says serves now.
+        let mut list = value["deployments"].clone();
+        if let (Some(rows), false) = (list.as_array_mut(), value["serving"].is_null()) {
+            if let Some(current) = rows.iter_mut().find(|d| d["status"] == "Succeeded") {
+                current["serving"] = value["serving"].clone();
+            }
+        }
+        output::print_json(&list);
         return Ok(());
     }
     let list: DeploymentsResponse = output::parse(value)?;
+    if let Some(s) = &list.serving {
+        print_serving(s);
+    }
     if list.deployments.is_empty() {
         println!(
             "No deployments to {} yet: a pipeline's deploy action makes them.",
@@ -48,6 +60,22 @@ pub fn list(data_dir: Option<PathBuf>, args: DeploymentsArgs) -> Result<(), CliE
         print_row(d);
     }
     Ok(())
+}
+
+/// What an AWS environment serves now, as its account says.
+fn print_serving(s: &Serving) {
+    if let Some(e) = &s.error {
+        println!("Serving now: cannot be read: {e}");
+        return;
+    }
+    println!("Serving now: {}", s.summary);
+    for share in &s.traffic {
+        println!("  {:>5}%  {}", share.percent, share.name);
+    }
+    for fact in &s.facts {
+        println!("  {}: {}", fact.label, fact.value);
+    }
+    println!();
 }
 
 fn print_row(d: &Deployment) {
@@ -110,11 +138,105 @@ fn print_detail(detail: &DeploymentDetail) {
                 .unwrap_or_default()
         );
     }
+    if let Some(record) = &detail.record {
+        print_record(record);
+    }
     if let Some(log) = &d.log {
         println!("log {log}");
     }
     if let Some(err) = &d.error {
         println!("error: {err}");
+    }
+}
+
+/// What an AWS provider made, in a few lines.
+fn print_record(record: &ProviderRecord) {
+    match record {
+        ProviderRecord::Lambda {
+            function,
+            alias,
+            version,
+            previous,
+        } => println!(
+            "made: {function} version {version} behind alias {alias}{}",
+            previous
+                .as_ref()
+                .map(|p| format!(" (was version {p})"))
+                .unwrap_or_default()
+        ),
+        ProviderRecord::S3 {
+            bucket,
+            prefix,
+            objects,
+            changed,
+            removed,
+            invalidation,
+        } => {
+            println!(
+                "made: s3://{bucket}/{prefix}: {} objects, {} written, {} removed",
+                objects.len(),
+                changed.len(),
+                removed.len()
+            );
+            if let Some(i) = invalidation {
+                println!(
+                    "  invalidation {} on {}: {}",
+                    i.id,
+                    i.distribution,
+                    i.paths.join(" ")
+                );
+            }
+        }
+        ProviderRecord::CloudFormation {
+            stack,
+            change_set,
+            changes,
+            status,
+            reason,
+            ..
+        } => {
+            println!(
+                "made: stack {stack}{}{}",
+                change_set
+                    .as_ref()
+                    .map(|c| format!(", change set {c}"))
+                    .unwrap_or_default(),
+                status
+                    .as_ref()
+                    .map(|s| format!(", {s}"))
+                    .unwrap_or_default()
+            );
+            for c in changes {
+                println!(
+                    "  {:<7} {} ({}){}",
+                    c.action,
+                    c.logical_id,
+                    c.resource_type,
+                    c.replacement
+                        .as_ref()
+                        .map(|r| format!(", replacement {r}"))
+                        .unwrap_or_default()
+                );
+            }
+            if let Some(r) = reason {
+                println!("  reason: {r}");
+            }
+        }
+        ProviderRecord::Ecs {
+            service,
+            task_definition,
+            images,
+            task_set,
+            ..
+        } => {
+            println!("made: {service} on {task_definition}");
+            for (container, image) in images {
+                println!("  {container}: {image}");
+            }
+            if let Some(t) = task_set {
+                println!("  task set {t}");
+            }
+        }
     }
 }
 

@@ -467,3 +467,165 @@ fn an_environment_names_at_most_a_hundred_cloudwatch_alarms() {
     let e = one_error(&text, "at most 100 CloudWatch alarms");
     assert_eq!(e.path, "environments.staging.alarms[100].cloudwatch");
 }
+
+/// A pipeline whose one environment, `target`, is `environment`.
+fn with_environment(environment: &str) -> String {
+    format!(
+        "version: 1
+environments:
+  target:
+{environment}
+stages:
+  - name: Deploy
+    actions:
+      - {{name: d, type: deploy, environment: target}}
+"
+    )
+}
+
+#[test]
+fn the_aws_providers_read_into_typed_environments() {
+    use slipway_core::spec::pipeline::{Provider, TrafficHooks};
+    let lambda = with_environment(
+        "    provider: lambda
+    account: prod
+    region: eu-west-1
+    function: orders-api
+    package: function.zip
+    strategy: CodeDeployDefault.LambdaCanary10Percent5Minutes
+    hooks:
+      before-allow-traffic: [\"./smoke.sh #{deploy.VERSION}\"]
+      after-allow-traffic: ./check.sh
+    alarms:
+      - cloudwatch: orders-api-errors",
+    );
+    let p = pipeline::parse(&lambda, "p.yml").unwrap_or_else(|e| panic!("{e:#?}"));
+    let env = p.environment("target").unwrap();
+    assert_eq!(
+        env.provider,
+        Provider::Lambda {
+            function: "orders-api".into(),
+            alias: "live".into(),
+            package: Some("function.zip".into()),
+            hooks: TrafficHooks {
+                before_allow_traffic: vec!["./smoke.sh #{deploy.VERSION}".into()],
+                after_allow_traffic: vec!["./check.sh".into()],
+            },
+        }
+    );
+    assert_eq!(env.region.as_deref(), Some("eu-west-1"));
+
+    let s3 = with_environment(
+        "    provider: s3
+    account: prod
+    bucket: www.example.com
+    delete: true
+    cache-control: { \"*.html\": \"no-cache\", \"assets/**\": \"max-age=31536000, immutable\" }
+    invalidate: E2EXAMPLE",
+    );
+    let p = pipeline::parse(&s3, "p.yml").unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(
+        p.environment("target").unwrap().provider,
+        Provider::S3 {
+            bucket: "www.example.com".into(),
+            prefix: String::new(),
+            delete: true,
+            cache_control: vec![
+                ("*.html".into(), "no-cache".into()),
+                ("assets/**".into(), "max-age=31536000, immutable".into())
+            ],
+            invalidate: Some("E2EXAMPLE".into()),
+        }
+    );
+
+    let cfn = with_environment(
+        "    provider: cloudformation
+    account: prod
+    stack: orders-infra
+    template: template.yml
+    parameters: { Env: prod, Version: \"#{Build.VERSION}\" }
+    capabilities: [CAPABILITY_IAM]",
+    );
+    // `#{Build.VERSION}` names a namespace no action here exports.
+    let e = one_error(&cfn, "Build");
+    assert!(
+        e.path.contains("parameters") || e.message.contains("Build"),
+        "{e:?}"
+    );
+    let cfn = cfn.replace("#{Build.VERSION}", "v1");
+    let p = pipeline::parse(&cfn, "p.yml").unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(
+        p.environment("target").unwrap().provider,
+        Provider::CloudFormation {
+            stack: "orders-infra".into(),
+            template: "template.yml".into(),
+            parameters: vec![
+                ("Env".into(), "prod".into()),
+                ("Version".into(), "v1".into())
+            ],
+            capabilities: vec!["CAPABILITY_IAM".into()],
+        }
+    );
+
+    let ecs = with_environment(
+        "    provider: ecs
+    account: prod
+    cluster: main
+    service: orders
+    strategy: canary
+    listener: arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/a/b/c
+    target-groups: [arn:blue, arn:green]",
+    );
+    let p = pipeline::parse(&ecs, "p.yml").unwrap_or_else(|e| panic!("{e:#?}"));
+    let Provider::Ecs {
+        task_definition,
+        target_groups,
+        ..
+    } = &p.environment("target").unwrap().provider
+    else {
+        panic!("an ecs environment");
+    };
+    assert_eq!(task_definition, "taskdef.json");
+    assert_eq!(target_groups.len(), 2);
+}
+
+#[test]
+fn an_aws_environment_says_what_it_is_missing() {
+    let e = one_error(
+        &with_environment("    provider: lambda\n    function: f"),
+        "needs `account:`",
+    );
+    assert_eq!(e.path, "environments.target");
+    let e = one_error(
+        &with_environment("    provider: s3\n    account: prod"),
+        "needs `bucket:`",
+    );
+    assert!(e.message.contains("`s3` environment"), "{}", e.message);
+    one_error(
+        &with_environment(
+            "    provider: cloudformation\n    account: prod\n    stack: s\n    template: t.yml\n    capabilities: [CAPABILITY_ROOT]",
+        ),
+        "`CAPABILITY_ROOT` is not a CloudFormation capability",
+    );
+    one_error(
+        &with_environment(
+            "    provider: ecs\n    account: prod\n    cluster: c\n    service: s\n    target-groups: [a, b]",
+        ),
+        "`listener` and `target-groups` go together",
+    );
+    let e = one_error(
+        &with_environment(
+            "    provider: lambda\n    account: prod\n    function: f\n    alarms:\n      - error-rate: { above: 5% }",
+        ),
+        "use a `cloudwatch:` alarm",
+    );
+    assert_eq!(e.path, "environments.target.alarms");
+    // Keys of another provider are named as unknown, with the provider.
+    one_error(
+        &with_environment(
+            "    provider: lambda\n    account: prod\n    function: f\n    bucket: b",
+        ),
+        "bucket",
+    );
+    one_error(&with_environment("    provider: kubernetes"), "kubernetes");
+}

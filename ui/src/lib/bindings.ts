@@ -161,7 +161,13 @@ log: string | null,
  */
 error: string | null, started_at: number, ended_at: number | null, };
 
-export type DeploymentDetail = { events: Array<DeploymentEvent>, id: string, 
+export type DeploymentDetail = { events: Array<DeploymentEvent>, 
+/**
+ * What an AWS provider made in the account (the version it published,
+ * the objects it wrote, the change set's changes, the task definition
+ * it registered): what a rollback to this deployment restores.
+ */
+record: ProviderRecord | null, id: string, 
 /**
  * `REPO/PIPELINE` whose file defines the environment.
  */
@@ -228,7 +234,12 @@ export type DeploymentsResponse = {
 /**
  * Newest first.
  */
-deployments: Array<Deployment>, };
+deployments: Array<Deployment>, 
+/**
+ * What the environment serves now, read from AWS: when one
+ * environment's deployments were asked for and its provider can tell.
+ */
+serving: Serving | null, };
 
 export type EnvironmentInfo = { pipeline: string, environment: string, provider: ProviderKind, 
 /**
@@ -251,7 +262,11 @@ rollback_target: Deployment | null,
  * What serves now, instance by instance, and the progress of a
  * deployment under way: when this process's engine serves it.
  */
-live: EnvironmentLive | null, };
+live: EnvironmentLive | null, 
+/**
+ * What serves now, read from AWS (AWS providers).
+ */
+serving: Serving | null, };
 
 export type EnvironmentLive = { pipeline: string, environment: string, 
 /**
@@ -329,6 +344,8 @@ limit?: number, };
 
 export type ExecutionsResponse = { executions: Array<ExecutionSummary>, };
 
+export type Fact = { label: string, value: string, };
+
 export type HealthStatus = "healthy" | "unhealthy";
 
 export type Host = "desktop" | "serve" | "cli" | "watch";
@@ -336,6 +353,8 @@ export type Host = "desktop" | "serve" | "cli" | "watch";
 export type Initiator = "pipeline" | "user" | "auto-rollback";
 
 export type InstanceStatus = "starting" | "running" | "restarting" | "stopped";
+
+export type Invalidation = { distribution: string, id: string, paths: Array<string>, };
 
 export type LatestExecution = { 
 /**
@@ -515,7 +534,50 @@ keychain_error: string | null, };
 
 export type ProgressStep = "starting" | "batch" | "shifting" | "holding" | "baking";
 
-export type ProviderKind = "local" | "command";
+export type ProviderKind = "local" | "command" | "lambda" | "s3" | "cloudformation" | "ecs";
+
+export type ProviderRecord = { "provider": "lambda", function: string, alias: string, 
+/**
+ * The version published for this revision.
+ */
+version: string, 
+/**
+ * The version the alias pointed at before.
+ */
+previous: string | null, } | { "provider": "s3", bucket: string, prefix: string, 
+/**
+ * Every object of the revision, by key (sorted).
+ */
+objects: Array<S3Object>, 
+/**
+ * Keys written (new or changed) and removed by this deployment.
+ */
+changed: Array<string>, removed: Array<string>, 
+/**
+ * The CloudFront invalidation made, when `invalidate` names one.
+ */
+invalidation: Invalidation | null, } | { "provider": "cloudformation", stack: string, stack_id: string | null, change_set: string | null, changes: Array<StackChange>, 
+/**
+ * The parameters the stack got, `#{…}` resolved: what a rollback
+ * deploys again.
+ */
+parameters: Array<[string, string]>, 
+/**
+ * The stack's final status, and the failing resource's reason.
+ */
+status: string | null, reason: string | null, } | { "provider": "ecs", cluster: string, service: string, 
+/**
+ * The task definition revision registered (its ARN).
+ */
+task_definition: string, 
+/**
+ * The images filled in, by container name.
+ */
+images: Array<[string, string]>, 
+/**
+ * The task set made for this revision (task-set strategies).
+ */
+task_set: string | null, };
 
 export type RepoAddRequest = { 
 /**
@@ -576,9 +638,54 @@ revision?: string,
  */
 variables?: { [key in string]: string }, };
 
+export type S3Object = { key: string, 
+/**
+ * The file's SHA-256, hex: what "changed" compares.
+ */
+sha256: string, size: number, content_type: string, cache_control: string | null, };
+
+export type Serving = { 
+/**
+ * One line: "alias live → version 7", "stack UPDATE_COMPLETE".
+ */
+summary: string, 
+/**
+ * What else the account says, in order (version, task definition,
+ * outputs, the revision the bucket holds…).
+ */
+facts: Array<Fact>, 
+/**
+ * Who takes the requests: a version or task set and its share.
+ */
+traffic: Array<Share>, 
+/**
+ * When it was read, in ms since the epoch.
+ */
+read_at: number, 
+/**
+ * Why the state could not be read (the call and AWS's error), if so.
+ */
+error: string | null, };
+
 export type Settings = { notify_success: boolean, watching_paused: boolean, };
 
 export type SettingsRequest = { notify_success?: boolean, watching_paused?: boolean, };
+
+export type Share = { name: string, 
+/**
+ * In percent, of 100.
+ */
+percent: number, };
+
+export type StackChange = { 
+/**
+ * Add, Modify, Remove, …
+ */
+action: string, logical_id: string, resource_type: string, 
+/**
+ * True, False or Conditional (Modify only).
+ */
+replacement: string | null, };
 
 export type StageRecord = { name: string, 
 /**

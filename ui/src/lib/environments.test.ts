@@ -114,6 +114,7 @@ describe("stillRunning", () => {
       latest: null,
       rollback_target: null,
       live: null,
+      serving: null,
     });
     const live = { pipeline: "shop/web", environment: "prod", listen: "127.0.0.1:1", sets: [], progress: null };
     const next = withLive([env("staging"), env("prod")], live);

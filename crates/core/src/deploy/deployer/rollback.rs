@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{new_id, spec_json, DeployError, Deployer};
+use super::{deploy_variables, new_id, spec_json, DeployError, Deployer};
 use crate::build::ArtifactStore;
 use crate::deploy::local;
 use crate::deploy::provider::Job;
@@ -202,6 +202,7 @@ impl Deployer {
         let log = self.log_path(&id);
         let mut namespaces = Namespaces::default();
         namespaces.insert("rollback", self.variables_of(&target));
+        namespaces.insert("deploy", deploy_variables(&deployment));
         let strategy = spec
             .strategy
             .clone()
@@ -247,6 +248,7 @@ impl Deployer {
             }
         }
         vars.insert("REVISION".into(), target.revision.clone());
+        vars.insert("VERSION".into(), target.revision.clone());
         vars.insert("DEPLOYMENT_ID".into(), target.id.clone());
         if let Some(a) = &target.artifact {
             vars.insert("ARTIFACT".into(), a.clone());

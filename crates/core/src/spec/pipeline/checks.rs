@@ -23,6 +23,9 @@ pub(super) struct StageNodes<'n> {
 pub const VARIABLES_NAMESPACE: &str = "variables";
 pub const SOURCE_NAMESPACE: &str = "Source";
 pub const ROLLBACK_NAMESPACE: &str = "rollback";
+/// `#{deploy.VERSION}`: the revision being deployed, in an environment's
+/// commands and hooks.
+pub const DEPLOY_NAMESPACE: &str = "deploy";
 /// CodePipeline's own namespace: the execution itself.
 pub const EXECUTION_NAMESPACE: &str = "codepipeline";
 /// What `#{codepipeline.NAME}` offers.
@@ -85,8 +88,13 @@ pub(super) fn run(
                 }
             }
             if let Some(ns) = &a.namespace {
-                if [VARIABLES_NAMESPACE, SOURCE_NAMESPACE, ROLLBACK_NAMESPACE]
-                    .contains(&ns.as_str())
+                if [
+                    VARIABLES_NAMESPACE,
+                    SOURCE_NAMESPACE,
+                    ROLLBACK_NAMESPACE,
+                    DEPLOY_NAMESPACE,
+                ]
+                .contains(&ns.as_str())
                 {
                     r.error(
                         node,
@@ -266,10 +274,10 @@ fn check_reference(
                 );
             }
         }
-        ROLLBACK_NAMESPACE if in_environment => {}
-        ROLLBACK_NAMESPACE => at(
+        ROLLBACK_NAMESPACE | DEPLOY_NAMESPACE if in_environment => {}
+        ROLLBACK_NAMESPACE | DEPLOY_NAMESPACE => at(
             r,
-            "`#{rollback.…}` is only available in an environment's commands".to_string(),
+            format!("`#{{{ns}.…}}` is only available in an environment's commands"),
         ),
         _ if visible(ns) => {
             if let Some(names) = exported.get(ns.as_str()) {
