@@ -76,6 +76,8 @@ run_node() {
 run_browser() {
   build_once
   run_node "browser e2e" browser.test.mjs
+  # AWS environments need a profile whose keys are in a real keychain.
+  run_node "browser aws e2e" aws.test.mjs bash ../with-keyring.sh
 }
 run_desktop() {
   build_once

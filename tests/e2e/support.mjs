@@ -39,9 +39,10 @@ export async function waitFor(what, fn, timeoutMs = 15_000, everyMs = 100) {
 }
 
 /** Starts `slipway serve` on a free port; resolves once it printed its URL. */
-export async function startServe(dataDir) {
+export async function startServe(dataDir, env = {}) {
   const child = spawn(SLIPWAY, ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));

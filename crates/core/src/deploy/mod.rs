@@ -1,6 +1,7 @@
 //! Deployments: putting a revision on an environment safely, and taking it
-//! back in one action, through the environment's provider (`local` or
-//! `command`; docs/ARCHITECTURE.md, "The core's modules").
+//! back in one action, through the environment's provider (`local`,
+//! `command`, or an AWS one in [`aws`]), each behind the one interface of
+//! [`provider`] (docs/ARCHITECTURE.md, "The core's modules").
 //!
 //! [`router`] is the `local` provider's per-environment HTTP reverse proxy:
 //! it balances over an environment's instances, applies a strategy's weights
