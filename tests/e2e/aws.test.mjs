@@ -118,11 +118,16 @@ describe("AWS environments on the Environments page", () => {
   const env = () => ({ AWS_ENDPOINT_URL: moto.url, SLIPWAY_LOG: "warn" });
   const cli = (...args) =>
     execFileSync(SLIPWAY, [...args, "--data-dir", dataDir], { encoding: "utf8", env: { ...process.env, ...env() } });
+  const awsEnv = () => {
+    const e = { ...process.env, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
+    delete e.AWS_PROFILE;
+    return e;
+  };
   const aws = (...args) =>
     JSON.parse(
       execFileSync(join(ROOT, ".venv/bin/aws"), ["--endpoint-url", moto.url, "--region", REGION, "--output", "json", ...args], {
         encoding: "utf8",
-        env: { ...process.env, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_PROFILE: "" },
+        env: awsEnv(),
       }) || "null",
     );
 
@@ -131,6 +136,9 @@ describe("AWS environments on the Environments page", () => {
     const zipDir = tempDir("fn");
     writeFileSync(join(zipDir, "handler.py"), "def handler(event, context):\n    return 'v0'\n");
     execFileSync("python3", ["-c", "import shutil,sys; shutil.make_archive(sys.argv[1], 'zip', sys.argv[2])", join(zipDir, "fn"), zipDir]);
+    // moto wants the function's role to exist.
+    aws("iam", "create-role", "--role-name", "lambda", "--assume-role-policy-document",
+      JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }] }));
     aws("lambda", "create-function", "--function-name", "orders-api", "--runtime", "python3.12", "--handler", "handler.handler",
       "--role", "arn:aws:iam::123456789012:role/lambda", "--zip-file", `fileb://${join(zipDir, "fn.zip")}`);
     aws("s3api", "create-bucket", "--bucket", "www.example.com", "--create-bucket-configuration", `LocationConstraint=${REGION}`);
@@ -185,7 +193,13 @@ describe("AWS environments on the Environments page", () => {
     await page.getByTestId("nav-environments").click();
     const card = (name) => page.locator(`[data-testid="environment"][data-name="${name}"]`);
     // Each environment says what its account serves, read from AWS.
-    await card("api").getByTestId("env-serving").waitFor({ timeout: 30_000 });
+    await card("api")
+      .getByTestId("env-serving")
+      .waitFor({ timeout: 30_000 })
+      .catch(async (e) => {
+        await page.screenshot({ path: join(OUT, "environments-aws-failed.png"), fullPage: true });
+        throw e;
+      });
     assert.match(await card("api").getByTestId("serving-summary").textContent(), /version 2/);
     assert.match(await card("site").getByTestId("serving-summary").textContent(), /www\.example\.com/);
     assert.match(await card("infra").getByTestId("serving-summary").textContent(), /orders-infra.*(CREATE|UPDATE)_COMPLETE/);
@@ -206,7 +220,7 @@ describe("AWS environments on the Environments page", () => {
     assert.equal(history[0].initiator, "user");
     assert.equal(history[0].rollback_of, history[1].id);
     assert.equal(history[0].status, "Succeeded");
-    assert.equal(alias().RoutingConfig?.AdditionalVersionWeights ?? null, null, "no weight left on the rolled-back version");
+    assert.deepEqual(alias().RoutingConfig?.AdditionalVersionWeights ?? {}, {}, "no weight left on the rolled-back version");
     // The profile's secret is nowhere the person sees.
     assert.ok(!(await page.content()).includes(SECRET));
     await sleep(0);

@@ -82,14 +82,22 @@ impl Aws {
         if text.trim().is_empty() {
             return serde_json::Value::Null;
         }
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("aws {service} {args:?}: {e}: {text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("aws {service} {args:?}: {e}: {text}"))
     }
 
     /// The AWS CLI's output, success or not.
     pub fn cli_output(&self, service: &str, args: &[&str]) -> std::process::Output {
         let aws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/aws");
         Command::new(aws)
-            .args(["--endpoint-url", &self.moto.url, "--region", REGION, "--output", "json"])
+            .args([
+                "--endpoint-url",
+                &self.moto.url,
+                "--region",
+                REGION,
+                "--output",
+                "json",
+            ])
             .arg(service)
             .args(args)
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -218,8 +226,7 @@ impl Project {
     /// `slipway deployments ENV --json`: the history (newest first) and
     /// what the environment serves now.
     pub fn history(&self, environment: &str) -> serde_json::Value {
-        self.world()
-            .json(&["deployments", environment, "--json"])
+        self.world().json(&["deployments", environment, "--json"])
     }
 
     /// `slipway deployment ID --json`.

@@ -122,6 +122,13 @@ pub struct S3Object {
     pub size: u64,
     pub content_type: String,
     pub cache_control: Option<String>,
+    /// The object's ETag as S3 gave it when the deployment wrote or found
+    /// it: a later deployment that lists the same ETag knows the object is
+    /// still this file, without reading it. Engine-only (not in the UI's
+    /// bindings); records made before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(skip)]
+    pub etag: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

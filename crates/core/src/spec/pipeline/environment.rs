@@ -382,25 +382,25 @@ fn aws_provider(
     name: &str,
     known: &mut Vec<&'static str>,
 ) -> Option<Provider> {
-    let required =
-        |r: &mut Reader, f: &mut crate::spec::read::Fields<'_>, key: &str, what: &str| match f
-            .get(key)
-        {
-            Some(n) => r.string(n, &path.key(key), what).filter(|s| {
-                if s.is_empty() {
-                    r.error(n, &path.key(key), format!("`{key}` is empty; name {what}"));
-                }
-                !s.is_empty()
-            }),
-            None => {
-                r.error(
-                    node,
-                    path,
-                    format!("a `{name}` environment needs `{key}:` ({what})"),
-                );
-                None
+    let required = |r: &mut Reader,
+                    f: &mut crate::spec::read::Fields<'_>,
+                    key: &str,
+                    what: &str| match f.get(key) {
+        Some(n) => r.string(n, &path.key(key), what).filter(|s| {
+            if s.is_empty() {
+                r.error(n, &path.key(key), format!("`{key}` is empty; name {what}"));
             }
-        };
+            !s.is_empty()
+        }),
+        None => {
+            r.error(
+                node,
+                path,
+                format!("a `{name}` environment needs `{key}:` ({what})"),
+            );
+            None
+        }
+    };
     let optional =
         |r: &mut Reader, f: &mut crate::spec::read::Fields<'_>, key: &str, what: &str| {
             f.get(key).and_then(|n| r.string(n, &path.key(key), what))
@@ -517,7 +517,7 @@ fn aws_provider(
                     "`target-groups` names two target groups (blue and green), in the listener's order",
                 );
             }
-            if listener.is_some() != !target_groups.is_empty() {
+            if listener.is_some() == target_groups.is_empty() {
                 r.error(
                     node,
                     path,
