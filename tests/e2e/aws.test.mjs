@@ -67,13 +67,20 @@ environments:
     stack: orders-infra
     template: template.yml
     parameters: { Version: "#{Build.VERSION}" }
+  orders:
+    provider: ecs
+    account: prod
+    region: ${REGION}
+    cluster: main
+    service: orders
+    strategy: rolling
 stages:
   - name: Build
     actions:
       - name: package
         type: build
         namespace: Build
-        outputs: [fn, web, stack]
+        outputs: [fn, web, stack, svc]
         buildspec:
           version: 0.2
           env:
@@ -87,11 +94,13 @@ stages:
             secondary-artifacts:
               web: { base-directory: web, files: ["**/*"] }
               stack: { base-directory: infra, files: ["**/*"] }
+              svc: { base-directory: svc, files: ["**/*"] }
   - name: Deploy
     actions:
       - { name: api, type: deploy, environment: api, inputs: [fn] }
       - { name: site, type: deploy, environment: site, inputs: [web] }
       - { name: infra, type: deploy, environment: infra, inputs: [stack] }
+      - { name: orders, type: deploy, environment: orders, inputs: [svc] }
 `;
 
 const TEMPLATE = `AWSTemplateFormatVersion: "2010-09-09"
@@ -109,6 +118,15 @@ Outputs:
   Version:
     Value: !Ref Version
 `;
+
+/** An ECS task definition (RegisterTaskDefinition's JSON) running `image`. */
+const taskdef = (image) =>
+  JSON.stringify({
+    family: "orders",
+    networkMode: "bridge",
+    requiresCompatibilities: ["EC2"],
+    containerDefinitions: [{ name: "web", image, cpu: 128, memory: 256, essential: true }],
+  });
 
 describe("AWS environments on the Environments page", () => {
   let moto;
@@ -142,6 +160,15 @@ describe("AWS environments on the Environments page", () => {
     aws("lambda", "create-function", "--function-name", "orders-api", "--runtime", "python3.12", "--handler", "handler.handler",
       "--role", "arn:aws:iam::123456789012:role/lambda", "--zip-file", `fileb://${join(zipDir, "fn.zip")}`);
     aws("s3api", "create-bucket", "--bucket", "www.example.com", "--create-bucket-configuration", `LocationConstraint=${REGION}`);
+    // A cluster with a container instance and a service on revision 1
+    // (moto starts no task; an update sets its running count).
+    aws("ecs", "create-cluster", "--cluster-name", "main");
+    const instance = aws("ec2", "run-instances", "--image-id", "ami-12c6146b", "--count", "1", "--instance-type", "t3.large");
+    aws("ecs", "register-container-instance", "--cluster", "main", "--instance-identity-document",
+      JSON.stringify({ instanceId: instance.Instances[0].InstanceId }));
+    aws("ecs", "register-task-definition", "--cli-input-json", taskdef("registry.example.com/orders:v0"));
+    aws("ecs", "create-service", "--cluster", "main", "--service-name", "orders", "--task-definition", "orders:1", "--desired-count", "2");
+    aws("ecs", "update-service", "--cluster", "main", "--service", "orders", "--desired-count", "2");
     execFileSync(SLIPWAY, ["creds", "add", "prod", "--access-key-id", "AKIAEXAMPLEBROWSER", "--region", "us-east-1", "--data-dir", dataDir], {
       input: `${SECRET}\n`,
       env: { ...process.env, ...env() },
@@ -168,6 +195,8 @@ describe("AWS environments on the Environments page", () => {
       "web/index.html": "<h1>Orders v1</h1>\n",
       "web/app.css": "h1 { color: teal }\n",
       "infra/template.yml": TEMPLATE,
+      "svc/taskdef.json": taskdef("<IMAGE>"),
+      "svc/imageDetail.json": JSON.stringify({ ImageURI: "registry.example.com/orders:v1" }),
     };
     for (const [path, text] of Object.entries(files)) {
       mkdirSync(dirname(join(repo, path)), { recursive: true });
@@ -182,6 +211,7 @@ describe("AWS environments on the Environments page", () => {
     writeFileSync(join(repo, "version"), "v2");
     writeFileSync(join(repo, "fn/handler.py"), "def handler(event, context):\n    return 'v2'\n");
     writeFileSync(join(repo, "web/index.html"), "<h1>Orders v2</h1>\n");
+    writeFileSync(join(repo, "svc/imageDetail.json"), JSON.stringify({ ImageURI: "registry.example.com/orders:v2" }));
     git("commit", "-qam", "Orders v2");
     cli("run", "orders/rel", "--wait");
     const alias = () => aws("lambda", "get-alias", "--function-name", "orders-api", "--name", "live");
@@ -203,7 +233,8 @@ describe("AWS environments on the Environments page", () => {
     assert.match(await card("api").getByTestId("serving-summary").textContent(), /version 2/);
     assert.match(await card("site").getByTestId("serving-summary").textContent(), /www\.example\.com/);
     assert.match(await card("infra").getByTestId("serving-summary").textContent(), /orders-infra.*(CREATE|UPDATE)_COMPLETE/);
-    for (const name of ["api", "site", "infra"]) {
+    assert.match(await card("orders").getByTestId("serving-summary").textContent(), /orders:3/);
+    for (const name of ["api", "site", "infra", "orders"]) {
       assert.equal(await card(name).getByTestId("serving-error").count(), 0, `${name} was read without an error`);
     }
     await page.screenshot({ path: join(SCREENSHOTS, "environments-aws.png"), fullPage: true });
