@@ -17,13 +17,11 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
-use support::aws::{Aws, Project, REGION};
+use support::aws::{Aws, Project, Serve, REGION};
 
 const STACK: &str = "orders-infra";
 const LONG_TERM_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzAWSTESTKEY";
@@ -271,68 +269,6 @@ fn newest(p: &Project, status: &str) -> serde_json::Value {
     p.deployment(d["id"].as_str().unwrap())
 }
 
-/// `slipway serve` beside the project's engine, for what the Environments
-/// page reads (`serving`).
-struct Serve {
-    child: Child,
-    port: u16,
-    token: String,
-}
-
-impl Serve {
-    fn start(p: &Project) -> Serve {
-        let mut child = p
-            .world()
-            .slipway()
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let rest = line
-            .trim()
-            .strip_prefix("http://127.0.0.1:")
-            .unwrap_or_else(|| panic!("the first line is the URL: {line:?}"));
-        let (port, token) = rest.split_once("/#token=").unwrap();
-        Serve {
-            child,
-            port: port.parse().unwrap(),
-            token: token.to_string(),
-        }
-    }
-
-    /// What `infra` serves, as the account says (`deployments`' `serving`).
-    fn serving(&self) -> serde_json::Value {
-        let body = r#"{"environment":"infra"}"#;
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            stream,
-            "POST /api/deployments HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-            self.port,
-            self.token,
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap();
-        assert!(head.starts_with("HTTP/1.1 200"), "{response}");
-        let value: serde_json::Value = serde_json::from_str(body).unwrap();
-        value["serving"].clone()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `(label, value)` of a serving's facts.
 fn facts(serving: &serde_json::Value) -> Vec<(String, String)> {
     serving["facts"]
@@ -465,7 +401,7 @@ fn a_stack_is_created_updated_left_usable_by_a_broken_template_and_rolled_back()
 
     // What the Environments page shows, read from the account.
     let serve = Serve::start(&p);
-    let serving = serve.serving();
+    let serving = serve.serving("infra");
     assert_eq!(
         serving["summary"], "orders-infra UPDATE_COMPLETE",
         "{serving:#}"
@@ -585,7 +521,7 @@ fn a_stack_is_created_updated_left_usable_by_a_broken_template_and_rolled_back()
     // A stack that is gone: the page says so, with AWS's words.
     p.aws
         .cli("cloudformation", &["delete-stack", "--stack-name", STACK]);
-    let serving = serve.serving();
+    let serving = serve.serving("infra");
     let error = serving["error"].as_str().unwrap_or_default();
     assert!(
         error.starts_with("DescribeStacks failed: ValidationError: ")

@@ -13,13 +13,11 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use support::aws::{pipeline, post_json, Aws, Project, REGION};
+use support::aws::{pipeline, post_json, Aws, Project, Serve, REGION};
 
 const FUNCTION: &str = "orders-api";
 const ROLE: &str = "arn:aws:iam::123456789012:role/lambda";
@@ -213,68 +211,6 @@ fn id_of(d: &serde_json::Value) -> String {
     d["id"].as_str().unwrap().to_string()
 }
 
-/// `slipway serve` beside the project's engine, for what the Environments
-/// page reads (`serving`, which the CLI does not print).
-struct Serve {
-    child: Child,
-    port: u16,
-    token: String,
-}
-
-impl Serve {
-    fn start(p: &Project) -> Serve {
-        let mut child = p
-            .world()
-            .slipway()
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let rest = line
-            .trim()
-            .strip_prefix("http://127.0.0.1:")
-            .unwrap_or_else(|| panic!("the first line is the URL: {line:?}"));
-        let (port, token) = rest.split_once("/#token=").unwrap();
-        Serve {
-            child,
-            port: port.parse().unwrap(),
-            token: token.to_string(),
-        }
-    }
-
-    /// What `api` serves, as the account says (`deployments`' `serving`).
-    fn serving(&self) -> serde_json::Value {
-        let body = r#"{"environment":"api"}"#;
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            stream,
-            "POST /api/deployments HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-            self.port,
-            self.token,
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap();
-        assert!(head.starts_with("HTTP/1.1 200"), "{response}");
-        let value: serde_json::Value = serde_json::from_str(body).unwrap();
-        value["serving"].clone()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The profile's current STS session, as `creds process` hands it out
 /// (the keychain caches it, so it is the one the engine signed with).
 fn session(p: &Project) -> (String, String) {
@@ -399,7 +335,7 @@ fn a_canary_sends_ten_percent_to_the_new_version_then_all_with_hooks_holding_the
         ("1".to_string(), HashMap::from([("2".to_string(), 0.1)])),
         "the canary step: version 1 keeps 90%"
     );
-    let during = serve.serving();
+    let during = serve.serving("api");
     assert_eq!(
         during["summary"], "alias live → version 1 (10% to version 2)",
         "{during:#?}"
@@ -452,12 +388,15 @@ fn a_canary_sends_ten_percent_to_the_new_version_then_all_with_hooks_holding_the
         assert_eq!(r["token"], "set", "{r:?}");
         assert_eq!(r["region"], REGION, "{r:?}");
         assert_eq!(r["version"], "2", "{r:?}");
-        assert_eq!(r["argument"], "2", "#{{deploy.VERSION}} is the published version: {r:?}");
+        assert_eq!(
+            r["argument"], "2",
+            "#{{deploy.VERSION}} is the published version: {r:?}"
+        );
         assert_eq!(r["previous"], "1", "{r:?}");
     }
 
     // What serves now, with the code's facts.
-    let after = serve.serving();
+    let after = serve.serving("api");
     assert_eq!(after["summary"], "alias live → version 2", "{after:#?}");
     assert_eq!(
         after["traffic"],

@@ -7,13 +7,12 @@
 //! and a repository whose pipeline `.slipway/rel.yml` builds an artifact
 //! and deploys it to one environment, hosted by a real `slipway watch`.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
 use super::cbor_bridge::CborBridge;
-use super::{require_keyring, run_with_stdin, stdout_lines, Moto, Repo, World};
+use super::{require_keyring, run_with_stdin, Moto, Repo, World};
 
 /// The region every AWS test works in (not the profile's own region:
 /// the environment's `region:` must win).
@@ -174,25 +173,7 @@ impl Project {
     }
 
     fn start_engine(&mut self) {
-        let mut child = self
-            .aws
-            .world
-            .slipway()
-            .arg("watch")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = stdout_lines(&mut child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("slipway watch said it is ready");
-            if line.starts_with("ready") {
-                break;
-            }
-        }
+        let (child, lines) = super::start_watch(&self.aws.world);
         self.engine = Some(child);
         self._lines = Some(lines);
     }
@@ -241,6 +222,69 @@ impl Drop for Project {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// `slipway serve` beside the project's engine, for what the Environments
+/// page reads (`serving`) over the HTTP API the browser uses.
+pub struct Serve {
+    child: Child,
+    port: u16,
+    token: String,
+}
+
+impl Serve {
+    pub fn start(p: &Project) -> Serve {
+        let mut child = p
+            .world()
+            .slipway()
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let rest = line
+            .trim()
+            .strip_prefix("http://127.0.0.1:")
+            .unwrap_or_else(|| panic!("the first line is the URL: {line:?}"));
+        let (port, token) = rest.split_once("/#token=").unwrap();
+        Serve {
+            child,
+            port: port.parse().unwrap(),
+            token: token.to_string(),
+        }
+    }
+
+    /// What `environment` serves, as the account says (`deployments`'
+    /// `serving`).
+    pub fn serving(&self, environment: &str) -> serde_json::Value {
+        let body = serde_json::json!({ "environment": environment }).to_string();
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "POST /api/deployments HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            self.port,
+            self.token,
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{response}");
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        value["serving"].clone()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

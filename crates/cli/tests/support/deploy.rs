@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{stdout_lines, Repo, World};
+use super::{Repo, World};
 
 /// The sample service: HTTP/1.1 with keep-alive, answers its `version` file
 /// on `/` (with the status in its `status` file, 200 if none), and on
@@ -94,24 +94,7 @@ impl Env {
     /// `slipway watch` becomes the data directory's engine; it serves the
     /// environments once it says it is ready.
     pub fn start_engine(&mut self) {
-        let mut child = self
-            .world
-            .slipway()
-            .arg("watch")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = stdout_lines(&mut child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("slipway watch said it is ready");
-            if line.starts_with("ready") {
-                break;
-            }
-        }
+        let (child, lines) = super::start_watch(&self.world);
         self.engine = Some(child);
         self._lines = Some(lines);
     }

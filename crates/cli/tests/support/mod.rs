@@ -232,6 +232,30 @@ impl Drop for Moto {
 }
 
 /// Fails with what to do when the test keychain is not running.
+/// `slipway watch` in `world`, once it says it is ready to serve: the
+/// process and its stdout, read for as long as it runs (a closed pipe would
+/// end it at its next line).
+pub fn start_watch(world: &World) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = world
+        .slipway()
+        .arg("watch")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = stdout_lines(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("slipway watch said it is ready");
+        if line.starts_with("ready") {
+            break;
+        }
+    }
+    (child, lines)
+}
+
 pub fn require_keyring() {
     assert!(
         std::env::var("SLIPWAY_TEST_KEYRING").as_deref() == Ok("1"),
