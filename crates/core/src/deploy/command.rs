@@ -102,6 +102,21 @@ pub struct CommandContext {
 }
 
 impl CommandContext {
+    /// Commands of `job`'s environment, run in `workdir`.
+    pub fn of(job: &Job<'_>, workdir: PathBuf) -> CommandContext {
+        CommandContext {
+            spec: job.spec.clone(),
+            namespaces: job.namespaces.clone(),
+            workdir,
+            log: job.log.to_path_buf(),
+            data_dir: job.ctx.data_dir.clone(),
+            deployment_id: job.record.id.clone(),
+            env: job.variables.to_vec(),
+            store: job.ctx.store.clone(),
+            clock: job.ctx.clock.clone(),
+        }
+    }
+
     /// Runs one of the environment's command lists (`deploy`, `verify`,
     /// `rollback`): `Ok` when every command exits 0.
     pub async fn run(&self, phase: &str, commands: &[String]) -> Result<(), String> {

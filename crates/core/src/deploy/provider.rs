@@ -94,6 +94,25 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// Appends `text` to the deployment log at `log`, after the local time.
+pub fn append_log(log: &Path, clock: &dyn Clock, text: &str) {
+    use std::io::Write;
+    if let Some(parent) = log.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = writeln!(
+            f,
+            "[{}] {text}",
+            clock::local(clock.now()).format("%H:%M:%S%.3f")
+        );
+    }
+}
+
 impl Job<'_> {
     pub fn now(&self) -> Millis {
         self.ctx.clock.now()
@@ -101,21 +120,7 @@ impl Job<'_> {
 
     /// A line in the deployment's log.
     pub fn note(&self, text: &str) {
-        use std::io::Write;
-        if let Some(parent) = self.log.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log)
-        {
-            let _ = writeln!(
-                f,
-                "[{}] {text}",
-                clock::local(self.now()).format("%H:%M:%S%.3f")
-            );
-        }
+        append_log(self.log, self.ctx.clock.as_ref(), text);
     }
 
     /// Records one lifecycle event (`what` did `event` from `started` to

@@ -164,18 +164,7 @@ pub async fn hook(job: &Job<'_>, event: &str, commands: &[String]) -> Result<(),
     }
     let started = job.now();
     let workdir = job.files().map_err(Failure::of)?;
-    let ctx = CommandContext {
-        spec: job.spec.clone(),
-        namespaces: job.namespaces.clone(),
-        workdir,
-        log: job.log.to_path_buf(),
-        data_dir: job.ctx.data_dir.clone(),
-        deployment_id: job.record.id.clone(),
-        env: job.variables.to_vec(),
-        store: job.ctx.store.clone(),
-        clock: job.ctx.clock.clone(),
-    };
-    let result = ctx.run(event, commands).await;
+    let result = CommandContext::of(job, workdir).run(event, commands).await;
     job.event("hooks", event, started, &result);
     result.map_err(Failure::of)
 }

@@ -3,7 +3,6 @@
 //! on one instance, the service started and health-checked, and what the
 //! deployment records and logs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,20 +107,7 @@ impl Rollout {
 
     /// Appends a line to the deployment's log.
     pub fn note(&self, text: &str) {
-        if let Some(parent) = self.log.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-        {
-            let _ = writeln!(
-                f,
-                "[{}] {text}",
-                clock::local(self.clock.now()).format("%H:%M:%S%.3f")
-            );
-        }
+        crate::deploy::provider::append_log(&self.log, self.clock.as_ref(), text);
     }
 
     /// Records one lifecycle event of the deployment.
