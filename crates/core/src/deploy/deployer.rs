@@ -104,18 +104,6 @@ fn new_id() -> String {
     format!("d-{}", &id[..12])
 }
 
-/// `#{deploy.NAME}`: what deployment `d` puts on its environment.
-fn deploy_variables(d: &Deployment) -> std::collections::BTreeMap<String, String> {
-    let mut vars = std::collections::BTreeMap::new();
-    vars.insert("VERSION".into(), d.revision.clone());
-    vars.insert("REVISION".into(), d.revision.clone());
-    vars.insert("DEPLOYMENT_ID".into(), d.id.clone());
-    if let Some(a) = &d.artifact {
-        vars.insert("ARTIFACT".into(), a.clone());
-    }
-    vars
-}
-
 fn spec_json(spec: &Environment) -> String {
     serde_json::to_string(spec).unwrap_or_else(|_| "{}".into())
 }
@@ -317,7 +305,7 @@ impl Deployer {
         }
         self.emit(&id);
         let mut namespaces = req.namespaces.clone();
-        namespaces.insert("deploy", deploy_variables(&record));
+        namespaces.insert("deploy", self.variables_of(&record));
         let job = Job {
             ctx: &self.ctx,
             record: &record,

@@ -228,7 +228,11 @@ mod tests {
             "\"Approved\""
         );
         assert_eq!(ProfileKind::Role, "role");
-        assert!(ProviderKind::parse("lambda").is_err());
+        assert!(ProviderKind::parse("kubernetes").is_err());
+        assert_eq!(
+            ProviderKind::parse("cloudformation"),
+            Ok(ProviderKind::CloudFormation)
+        );
         // Output lines pad them as they padded the strings they replace.
         assert_eq!(format!("{:<7}|", ProviderKind::Local), "local  |");
         assert_eq!(format!("{:<8}|", ExecutionTrigger::Manual), "manual  |");

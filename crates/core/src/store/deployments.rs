@@ -520,9 +520,12 @@ mod tests {
         assert!(err.contains("status") && err.contains("Pending"), "{err}");
         store
             .conn()
-            .execute("UPDATE deployments SET provider = 'lambda'", [])
+            .execute("UPDATE deployments SET provider = 'kubernetes'", [])
             .unwrap();
         let err = store.deployments(None, None, 10).unwrap_err().to_string();
-        assert!(err.contains("provider") && err.contains("lambda"), "{err}");
+        assert!(
+            err.contains("provider") && err.contains("kubernetes"),
+            "{err}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{deploy_variables, new_id, spec_json, DeployError, Deployer};
+use super::{new_id, spec_json, DeployError, Deployer};
 use crate::build::ArtifactStore;
 use crate::deploy::local;
 use crate::deploy::provider::Job;
@@ -202,7 +202,7 @@ impl Deployer {
         let log = self.log_path(&id);
         let mut namespaces = Namespaces::default();
         namespaces.insert("rollback", self.variables_of(&target));
-        namespaces.insert("deploy", deploy_variables(&deployment));
+        namespaces.insert("deploy", self.variables_of(&target));
         let strategy = spec
             .strategy
             .clone()
@@ -230,8 +230,13 @@ impl Deployer {
     }
 
     /// The variables a deployment's execution exported, flattened, with
-    /// `REVISION`, `DEPLOYMENT_ID` and `ARTIFACT`: `#{rollback.NAME}`.
-    fn variables_of(&self, target: &Deployment) -> std::collections::BTreeMap<String, String> {
+    /// `REVISION`, `DEPLOYMENT_ID`, `ARTIFACT` and `VERSION` (when no
+    /// action exported one, the revision): `#{deploy.NAME}` of a deployment,
+    /// `#{rollback.NAME}` of the one a rollback restores.
+    pub(super) fn variables_of(
+        &self,
+        target: &Deployment,
+    ) -> std::collections::BTreeMap<String, String> {
         let mut vars = std::collections::BTreeMap::new();
         if let Some(exec) = &target.execution_id {
             if let Ok(Some(detail)) = self.store.execution(exec) {
@@ -248,7 +253,9 @@ impl Deployer {
             }
         }
         vars.insert("REVISION".into(), target.revision.clone());
-        vars.insert("VERSION".into(), target.revision.clone());
+        // What a build exported as VERSION, else the revision itself.
+        vars.entry("VERSION".into())
+            .or_insert_with(|| target.revision.clone());
         vars.insert("DEPLOYMENT_ID".into(), target.id.clone());
         if let Some(a) = &target.artifact {
             vars.insert("ARTIFACT".into(), a.clone());
