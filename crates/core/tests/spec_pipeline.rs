@@ -615,6 +615,17 @@ fn an_aws_environment_says_what_it_is_missing() {
     );
     let e = one_error(
         &with_environment(
+            "    provider: ecs\n    account: prod\n    cluster: c\n    service: s\n    strategy: CodeDeployDefault.ECSCanary10Percent5Minutes",
+        ),
+        "name its `listener`",
+    );
+    assert_eq!(e.path, "environments.target.strategy");
+    let rolling = with_environment(
+        "    provider: ecs\n    account: prod\n    cluster: c\n    service: s\n    strategy: rolling",
+    );
+    assert_eq!(errors(&rolling), Vec::<String>::new());
+    let e = one_error(
+        &with_environment(
             "    provider: lambda\n    account: prod\n    function: f\n    alarms:\n      - error-rate: { above: 5% }",
         ),
         "use a `cloudwatch:` alarm",

@@ -319,6 +319,16 @@ fn read(r: &mut Reader, node: &Node, path: &KeyPath, name: &str) -> Option<Envir
         .get("alarms")
         .map(|n| alarms(r, n, &path.key("alarms"), account.is_some()))
         .unwrap_or_default();
+    if let (Some(Provider::Ecs { listener: None, .. }), Some(s)) = (&provider, &strategy) {
+        if !matches!(s, Strategy::AllAtOnce | Strategy::Rolling { .. }) {
+            r.error(
+                node,
+                &path.key("strategy"),
+                "a task-set strategy (blue-green, canary, linear) moves an ALB listener's weights: \
+                 name its `listener` and the two `target-groups`",
+            );
+        }
+    }
     if provider.as_ref().is_some_and(Provider::is_aws)
         && alarms.iter().any(|a| matches!(a, Alarm::ErrorRate { .. }))
     {
