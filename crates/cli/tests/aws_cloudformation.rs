@@ -21,10 +21,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use support::aws::{Aws, Project, Serve, REGION};
+use support::aws::{facts, Aws, Project, Serve, LONG_TERM_SECRET, REGION};
 
 const STACK: &str = "orders-infra";
-const LONG_TERM_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzAWSTESTKEY";
 
 /// v1: one SSM parameter holding the release (the `Version` parameter).
 const V1: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
@@ -269,43 +268,6 @@ fn newest(p: &Project, status: &str) -> serde_json::Value {
     p.deployment(d["id"].as_str().unwrap())
 }
 
-/// `(label, value)` of a serving's facts.
-fn facts(serving: &serde_json::Value) -> Vec<(String, String)> {
-    serving["facts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["label"].as_str().unwrap().to_string(),
-                f["value"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-/// Neither the profile's long-term secret nor its STS session's secret is
-/// in any file of the data directory (database, logs, artifacts).
-fn assert_no_secret(p: &Project) {
-    let s = p.world().json(&["creds", "process", "prod"]);
-    let session_secret = s["SecretAccessKey"].as_str().unwrap().to_string();
-    assert!(!session_secret.is_empty());
-    for secret in [LONG_TERM_SECRET, session_secret.as_str()] {
-        let mut dirs = vec![p.world().data()];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if let Ok(bytes) = std::fs::read(&path) {
-                    let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-                    assert!(!found, "a secret in {}", path.display());
-                }
-            }
-        }
-    }
-}
-
 fn timed(what: &str, started: Instant) {
     eprintln!("{what}: {:.1}s", started.elapsed().as_secs_f64());
 }
@@ -530,7 +492,7 @@ fn a_stack_is_created_updated_left_usable_by_a_broken_template_and_rolled_back()
     );
     assert_eq!(serving["summary"], "orders-infra unknown");
 
-    assert_no_secret(&p);
+    p.assert_secrets_absent(&[LONG_TERM_SECRET, &p.session().1], &[]);
     timed("total", t);
 }
 

@@ -25,16 +25,14 @@
 mod support;
 
 use std::collections::HashMap;
-use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::aws::{pipeline, Aws, Project, REGION};
+use support::aws::{finish, pipeline, text, Aws, Project, LONG_TERM_SECRET, REGION};
 
 const CLUSTER: &str = "main";
 const SERVICE: &str = "orders";
 const IMAGE: &str = "registry.example.com/orders";
-const LONG_TERM_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzAWSTESTKEY";
 
 /// A task definition (RegisterTaskDefinition's JSON) of family `orders`
 /// whose `web` container runs `image`.
@@ -410,29 +408,6 @@ fn event_names(p: &Project, id: &str) -> Vec<String> {
         .collect()
 }
 
-fn start_run(p: &Project, message: &str, files: &[(&str, &str)]) -> Child {
-    p.repo.commit(files, message);
-    p.world().spawn(&["run", "shop/rel", "--wait"])
-}
-
-fn finish(child: Child) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut child = child;
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the run did not end");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// `slipway rollback orders --wait --json`: the rollback deployment.
 fn roll_back(p: &Project) -> Value {
     let out = p.world().run(&["rollback", "orders", "--wait", "--json"]);
@@ -440,27 +415,9 @@ fn roll_back(p: &Project) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Polls until `check` holds (the engine works in another process).
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
+/// A serving's facts by label.
 fn facts(serving: &Value) -> HashMap<String, String> {
-    serving["facts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["label"].as_str().unwrap().to_string(),
-                f["value"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    support::aws::facts(serving).into_iter().collect()
 }
 
 #[test]
@@ -606,7 +563,7 @@ fn a_canary_weights_the_listener_then_moves_all_and_a_rollback_is_one_weight_cha
 
     // v1 starts in green while blue (revision 1) serves: 10% to it for the
     // interval, both task sets running.
-    let mut run = start_run(&p, "v1", &[("version", "v1")]);
+    let mut run = p.start_run("v1", &[("version", "v1")]);
     let deadline = Instant::now() + Duration::from_secs(90);
     while weights(&p.aws, &lb.listener).get(&lb.green) != Some(&10) {
         assert!(
@@ -758,7 +715,7 @@ fn after_termination_wait_the_old_set_is_gone_and_a_rollback_starts_one_from_the
         &[("hook.sh", "true\n")],
     );
     let only = |p: &Project, what: &str, group: &str| {
-        wait_for(what, || {
+        p.world().wait_until(what, || {
             let sets = task_sets(&p.aws);
             sets.len() == 1 && set_in(&sets, group).is_some()
         })
@@ -834,8 +791,8 @@ fn an_alarm_or_a_stop_during_the_canary_puts_the_traffic_back_and_deletes_the_ne
         "<IMAGE>",
         &[("hook.sh", "true\n")],
     );
-    let mut run = start_run(&p, "v1", &[("version", "v1")]);
-    wait_for("the canary step", || {
+    let mut run = p.start_run("v1", &[("version", "v1")]);
+    p.world().wait_until("the canary step", || {
         assert!(
             run.try_wait().unwrap().is_none(),
             "the run ended before the canary step"
@@ -867,8 +824,8 @@ fn an_alarm_or_a_stop_during_the_canary_puts_the_traffic_back_and_deletes_the_ne
 
     // A stop during the hold (`stop --abandon`) puts it back the same way.
     std::fs::remove_file(&flag).unwrap();
-    let mut run = start_run(&p, "v2", &[("version", "v2")]);
-    wait_for("the second canary step", || {
+    let mut run = p.start_run("v2", &[("version", "v2")]);
+    p.world().wait_until("the second canary step", || {
         assert!(
             run.try_wait().unwrap().is_none(),
             "the run ended before the canary step"

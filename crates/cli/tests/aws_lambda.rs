@@ -14,15 +14,16 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use support::aws::{pipeline, post_json, Aws, Project, Serve, REGION};
+use support::aws::{
+    finish, pipeline, post_json, text, Aws, Project, Serve, LONG_TERM_KEY_ID, LONG_TERM_SECRET,
+    REGION,
+};
 
 const FUNCTION: &str = "orders-api";
 const ROLE: &str = "arn:aws:iam::123456789012:role/lambda";
-const LONG_TERM_KEY_ID: &str = "AKIAEXAMPLEAWSTEST";
-const LONG_TERM_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzAWSTESTKEY";
 const ALARM: &str = "orders-api-errors";
 
 /// The project's python (moto's and the AWS CLI's), for zips and hashes.
@@ -158,19 +159,7 @@ fn release(p: &Project, message: &str, files: &[(&str, &str)]) -> bool {
 
 /// A run of the pipeline started in the background (`run --wait`).
 fn start_run(p: &Project, message: &str, files: &[(&str, &str)]) -> Child {
-    p.repo.commit(&with_marker(message, files), message);
-    p.world().spawn(&["run", "shop/rel", "--wait"])
-}
-
-/// Waits for a background run; its output.
-fn finish(child: Child) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut child = child;
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the run did not end");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.wait_with_output().unwrap()
+    p.start_run(message, &with_marker(message, files))
 }
 
 /// Polls the alias while `run` goes on, until `seen` accepts a state;
@@ -209,48 +198,6 @@ fn event_names(p: &Project, id: &str) -> Vec<String> {
 
 fn id_of(d: &serde_json::Value) -> String {
     d["id"].as_str().unwrap().to_string()
-}
-
-/// The profile's current STS session, as `creds process` hands it out
-/// (the keychain caches it, so it is the one the engine signed with).
-fn session(p: &Project) -> (String, String) {
-    let s = p.world().json(&["creds", "process", "prod"]);
-    (
-        s["AccessKeyId"].as_str().unwrap().to_string(),
-        s["SecretAccessKey"].as_str().unwrap().to_string(),
-    )
-}
-
-/// Neither secret is in `outputs` nor in any file of the data directory
-/// (database, logs, artifacts).
-fn assert_no_secret(p: &Project, outputs: &[String]) {
-    let (_, session_secret) = session(p);
-    assert!(!session_secret.is_empty());
-    for secret in [LONG_TERM_SECRET, session_secret.as_str()] {
-        for text in outputs {
-            assert!(!text.contains(secret), "a secret in an output: {text}");
-        }
-        let mut stack = vec![p.world().data()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Ok(bytes) = std::fs::read(&path) {
-                    let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-                    assert!(!found, "a secret in {}", path.display());
-                }
-            }
-        }
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// A traffic hook that writes what it was given (never a secret's value)
@@ -378,7 +325,7 @@ fn a_canary_sends_ten_percent_to_the_new_version_then_all_with_hooks_holding_the
 
     // The hooks ran with the account's session (not the long-term key),
     // in the environment's region, knowing the version.
-    let (session_key, _) = session(&p);
+    let (session_key, _) = p.session();
     for phase in ["before", "after"] {
         let r = recorded(&hook_file, phase);
         assert!(!r["key_id"].is_empty(), "{r:?}");
@@ -426,7 +373,7 @@ fn a_canary_sends_ten_percent_to_the_new_version_then_all_with_hooks_holding_the
         ],
     );
     assert_eq!(facts["code sha256"], v2["CodeSha256"].as_str().unwrap());
-    assert_no_secret(&p, &[text(&out)]);
+    p.assert_secrets_absent(&[LONG_TERM_SECRET, &p.session().1], &[text(&out)]);
 }
 
 #[test]
@@ -690,8 +637,8 @@ fn a_wrong_function_name_fails_with_the_aws_error_and_no_secret_anywhere() {
         "{}",
         text(&shown)
     );
-    assert_no_secret(
-        &p,
+    p.assert_secrets_absent(
+        &[LONG_TERM_SECRET, &p.session().1],
         &[
             text(&run),
             log,

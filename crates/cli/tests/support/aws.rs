@@ -17,7 +17,9 @@ use super::{require_keyring, run_with_stdin, Moto, Repo, World};
 /// The region every AWS test works in (not the profile's own region:
 /// the environment's `region:` must win).
 pub const REGION: &str = "eu-west-1";
-const LONG_TERM_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzAWSTESTKEY";
+/// The profile `prod`'s long-term keys (the secret lives in the keychain).
+pub const LONG_TERM_KEY_ID: &str = "AKIAEXAMPLEAWSTEST";
+pub const LONG_TERM_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzAWSTESTKEY";
 
 /// Moto, its CloudWatch bridge, and a world whose every `slipway` process
 /// (the engine among them) reaches them, with the profile `prod`.
@@ -50,7 +52,7 @@ impl Aws {
                 "add",
                 "prod",
                 "--access-key-id",
-                "AKIAEXAMPLEAWSTEST",
+                LONG_TERM_KEY_ID,
                 "--region",
                 "us-east-1",
             ],
@@ -210,6 +212,49 @@ impl Project {
         self.world().json(&["deployments", environment, "--json"])
     }
 
+    /// Starts a run of the pipeline in the background (`run --wait`),
+    /// after committing `files`.
+    pub fn start_run(&self, message: &str, files: &[(&str, &str)]) -> Child {
+        self.repo.commit(files, message);
+        self.world().spawn(&["run", "shop/rel", "--wait"])
+    }
+
+    /// The STS session of `prod` as `creds process` hands it out: its key
+    /// id and secret (for asserting where they must not be).
+    pub fn session(&self) -> (String, String) {
+        let s = self.world().json(&["creds", "process", "prod"]);
+        (
+            s["AccessKeyId"].as_str().unwrap().to_string(),
+            s["SecretAccessKey"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// None of `secrets` is in `outputs` nor in any file of the data
+    /// directory (database, logs, artifacts).
+    pub fn assert_secrets_absent(&self, secrets: &[&str], outputs: &[String]) {
+        for secret in secrets {
+            assert!(!secret.is_empty());
+            for text in outputs {
+                assert!(!text.contains(secret), "a secret in an output: {text}");
+            }
+            let mut dirs = vec![self.world().data()];
+            let mut read = 0;
+            while let Some(dir) = dirs.pop() {
+                for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        dirs.push(path);
+                    } else if let Ok(bytes) = std::fs::read(&path) {
+                        read += 1;
+                        let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+                        assert!(!found, "a secret in {}", path.display());
+                    }
+                }
+            }
+            assert!(read > 0, "the data directory has files to search");
+        }
+    }
+
     /// `slipway deployment ID --json`.
     pub fn deployment(&self, id: &str) -> serde_json::Value {
         self.world().json(&["deployment", id, "--json"])
@@ -223,6 +268,41 @@ impl Drop for Project {
             let _ = child.wait();
         }
     }
+}
+
+/// Waits for a background run; its output.
+pub fn finish(child: Child) -> std::process::Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the run did not end");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A command's stdout and stderr, as one text.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `(label, value)` of a serving's facts, in order.
+pub fn facts(serving: &serde_json::Value) -> Vec<(String, String)> {
+    serving["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["label"].as_str().unwrap().to_string(),
+                f["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// `slipway serve` beside the project's engine, for what the Environments
